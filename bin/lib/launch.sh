@@ -1,0 +1,21 @@
+# Sourced by bin/conduct, bin/player, bin/fixture: finds a JDK, builds the jar
+# on first use (or when the sources are newer), then runs MAIN_CLASS.
+set -eu
+CONDUCTOR_HOME=$(cd "$(dirname "$0")/.." && pwd)
+. "$CONDUCTOR_HOME/bin/lib/find-jdk.sh"
+conductor_find_jdk || exit 2
+JAR="$CONDUCTOR_HOME/target/conductor.jar"
+conductor_needs_build() {
+  [ -f "$JAR" ] || return 0
+  [ -n "$(find "$CONDUCTOR_HOME/src/main" "$CONDUCTOR_HOME/pom.xml" -newer "$JAR" -type f -print -quit 2>/dev/null)" ]
+}
+if conductor_needs_build; then
+  echo "conductor: building $JAR (first use or sources changed; takes a minute) ..." >&2
+  if ! (cd "$CONDUCTOR_HOME" && ./mvnw -q -B -DskipTests package >"$CONDUCTOR_HOME/target-build.log" 2>&1); then
+    echo "conductor: build failed; see $CONDUCTOR_HOME/target-build.log" >&2
+    tail -n 30 "$CONDUCTOR_HOME/target-build.log" >&2
+    exit 2
+  fi
+  rm -f "$CONDUCTOR_HOME/target-build.log"
+fi
+exec "$JAVA_HOME/bin/java" ${CONDUCTOR_JAVA_OPTS:-} -cp "$JAR" "$MAIN_CLASS" "$@"
