@@ -1,0 +1,64 @@
+package dev.conductor.wire;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+
+/**
+ * The framing shared by every protocol version: a 4-byte unsigned big-endian length, then that
+ * many bytes of UTF-8 JSON.
+ */
+public final class Frames {
+    /** The reference's default limit: 10 MiB. */
+    public static final long DEFAULT_LIMIT = 10L * 1024 * 1024;
+
+    private Frames() {
+    }
+
+    /**
+     * Reads one frame's body.
+     *
+     * @return the body, or {@code null} when the stream ended cleanly before a header began
+     * @throws FrameTooLargeException when the header announces more than {@code limit} bytes
+     * @throws EOFException           when the stream ends inside a header or body
+     */
+    public static byte[] read(InputStream in, long limit) throws IOException {
+        byte[] header = new byte[4];
+        int got = in.readNBytes(header, 0, 4);
+        if (got == 0) {
+            return null;
+        }
+        if (got < 4) {
+            throw new EOFException("connection closed inside a frame header (" + got + " of 4 bytes)");
+        }
+        long length = ((header[0] & 0xffL) << 24) | ((header[1] & 0xffL) << 16)
+                | ((header[2] & 0xffL) << 8) | (header[3] & 0xffL);
+        if (length > limit) {
+            throw new FrameTooLargeException(length, limit);
+        }
+        byte[] body = in.readNBytes((int) length);
+        if (body.length < length) {
+            throw new EOFException("connection closed inside a frame body (" + body.length + " of "
+                    + length + " bytes)");
+        }
+        return body;
+    }
+
+    /** Header and body as one array, so that one write puts the frame on the wire. */
+    public static byte[] encode(byte[] body) {
+        byte[] frame = new byte[4 + body.length];
+        int n = body.length;
+        frame[0] = (byte) (n >>> 24);
+        frame[1] = (byte) (n >>> 16);
+        frame[2] = (byte) (n >>> 8);
+        frame[3] = (byte) n;
+        System.arraycopy(body, 0, frame, 4, n);
+        return frame;
+    }
+
+    public static void write(OutputStream out, byte[] body) throws IOException {
+        out.write(encode(body));
+        out.flush();
+    }
+}
