@@ -1,0 +1,289 @@
+package dev.conductor.player;
+
+import dev.conductor.wire.FrameTooLargeException;
+import dev.conductor.wire.Frames;
+import dev.conductor.wire.PhaseOrder;
+import dev.conductor.wire.ProtocolException;
+import dev.conductor.wire.StepResult;
+import dev.conductor.wire.V1;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The player daemon: accepts conductors on its command port, runs the phases they send, and
+ * reports every step back. Each connection is served on its own thread with a read deadline, so
+ * a stalled or hostile peer never holds up another conductor. Closing the player kills every
+ * process its steps started.
+ */
+public final class Player implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Player.class);
+
+    /**
+     * @param bind           address and port of the command port (port 0 picks a free one)
+     * @param name           this player's name, for {@code CONDUCTOR_WORKER} when a conductor does not say
+     * @param maxMessageSize largest frame accepted, in bytes
+     * @param readDeadline   how long a connection may take to deliver its message
+     * @param workDir        where steps run
+     */
+    public record Options(InetSocketAddress bind, String name, long maxMessageSize, Duration readDeadline,
+                          Path workDir) {
+        public static Options of(InetSocketAddress bind, String name) {
+            return new Options(bind, name, Frames.DEFAULT_LIMIT, Duration.ofSeconds(10), Path.of("").toAbsolutePath());
+        }
+
+        public Options withMaxMessageSize(long bytes) {
+            return new Options(bind, name, bytes, readDeadline, workDir);
+        }
+    }
+
+    private final Options options;
+    private final ServerSocket server;
+    private final ExecutorService connections = Executors.newVirtualThreadPerTaskExecutor();
+    /** Phases run one after another, in the order their {@code run} arrived. */
+    private final ExecutorService runner;
+    private final ResultSender results;
+    private final StepRunner steps;
+    private final Object lock = new Object();
+    private final List<PhaseOrder> pending = new ArrayList<>();
+    private final Set<Long> groups = new HashSet<>();
+    private volatile boolean closed;
+    private final Thread acceptor;
+
+    private Player(Options options, ServerSocket server) {
+        this.options = options;
+        this.server = server;
+        this.runner = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("player-runner-" + options.name()).daemon().unstarted(r));
+        this.results = new ResultSender(options.maxMessageSize());
+        this.steps = new StepRunner(options.workDir(), pgid -> {
+            synchronized (lock) {
+                groups.add(pgid);
+            }
+        });
+        this.acceptor = Thread.ofPlatform().name("player-accept-" + options.name()).daemon().unstarted(this::acceptLoop);
+    }
+
+    /**
+     * Binds the command port and starts serving.
+     *
+     * @throws IOException with a message that names the address when it cannot be bound
+     */
+    public static Player start(Options options) throws IOException {
+        ServerSocket server = new ServerSocket();
+        try {
+            // No SO_REUSEPORT: two players must never share a port (the reference allowed it
+            // and then silently split connections between them).
+            server.setReuseAddress(true);
+            server.bind(options.bind(), 128);
+        } catch (IOException e) {
+            server.close();
+            throw new IOException("cannot listen on " + hostPort(options.bind()) + ": " + e.getMessage()
+                    + (e.getMessage() != null && e.getMessage().contains("in use") ? " (is another player running there?)" : ""), e);
+        }
+        Player p = new Player(options, server);
+        p.acceptor.start();
+        return p;
+    }
+
+    /** Where the command port really listens (the port is resolved when 0 was asked for). */
+    public InetSocketAddress address() {
+        return (InetSocketAddress) server.getLocalSocketAddress();
+    }
+
+    private void acceptLoop() {
+        while (!closed) {
+            try {
+                Socket s = server.accept();
+                connections.execute(() -> serve(s));
+            } catch (IOException e) {
+                if (!closed) {
+                    log.warn("accept on {} failed: {}", hostPort(address()), e.getMessage());
+                }
+            }
+        }
+    }
+
+    private void serve(Socket socket) {
+        String peer = hostPort((InetSocketAddress) socket.getRemoteSocketAddress());
+        try (socket) {
+            socket.setSoTimeout((int) options.readDeadline().toMillis());
+            socket.setTcpNoDelay(true);
+            OutputStream out = socket.getOutputStream();
+            byte[] body;
+            try {
+                body = Frames.read(socket.getInputStream(), options.maxMessageSize());
+            } catch (FrameTooLargeException e) {
+                log.warn("{}: {}", peer, e.getMessage());
+                Frames.write(out, V1.result(V1.ERROR, e.getMessage()));
+                return;
+            }
+            if (body == null) {
+                return;
+            }
+            byte[] reply = handle(peer, body);
+            if (reply != null) {
+                Frames.write(out, reply);
+            }
+        } catch (SocketTimeoutException e) {
+            log.warn("{}: no complete message within {} ms; connection closed", peer, options.readDeadline().toMillis());
+        } catch (EOFException e) {
+            log.warn("{}: {}", peer, e.getMessage());
+        } catch (IOException e) {
+            log.debug("{}: {}", peer, e.getMessage());
+        }
+    }
+
+    /** Handles one message; the reply to send, or null for none (as {@code run} has none). */
+    private byte[] handle(String peer, byte[] body) {
+        V1.Message message;
+        try {
+            message = V1.decode(body);
+        } catch (ProtocolException e) {
+            log.warn("{}: refused message: {}", peer, e.getMessage());
+            return V1.result(e.code(), e.getMessage());
+        }
+        switch (message.type()) {
+            case V1.PHASE -> {
+                PhaseOrder order;
+                try {
+                    order = PhaseOrder.fromData(message.data());
+                } catch (ProtocolException e) {
+                    log.warn("{}: refused phase: {}", peer, e.getMessage());
+                    return V1.result(e.code(), e.getMessage());
+                }
+                synchronized (lock) {
+                    pending.add(order);
+                }
+                log.info("{}: phase {} received ({} steps)", peer, order.phase().orElse("?"), order.steps().size());
+                return V1.result(V1.OK, "phase received");
+            }
+            case V1.RUN -> {
+                List<PhaseOrder> orders;
+                synchronized (lock) {
+                    orders = List.copyOf(pending);
+                    pending.clear();
+                }
+                log.info("{}: run ({} phase(s))", peer, orders.size());
+                if (!closed) {
+                    runner.execute(() -> runPhases(orders));
+                }
+                return null;
+            }
+            default -> {
+                log.warn("{}: unknown message type '{}'", peer, message.type());
+                return V1.result(V1.UNKNOWN_COMMAND, "no such command");
+            }
+        }
+    }
+
+    private void runPhases(List<PhaseOrder> orders) {
+        PhaseOrder last = null;
+        for (PhaseOrder order : orders) {
+            runPhase(order);
+            last = order;
+        }
+        if (last != null) {
+            results.send(last.resultHost(), last.resultPort(), new StepResult(V1.PHASE_DONE, "phases complete", Optional.empty()));
+        }
+    }
+
+    private void runPhase(PhaseOrder order) {
+        Map<String, String> env = new HashMap<>();
+        env.put("CONDUCTOR_TRIAL", order.trial().map(String::valueOf).orElse(""));
+        env.put("CONDUCTOR_PHASE", order.phase().orElse(""));
+        env.put("CONDUCTOR_WORKER", order.worker().orElse(options.name()));
+        String failedAt = null;
+        List<PhaseOrder.StepSpec> list = order.steps();
+        for (int i = 0; i < list.size(); i++) {
+            PhaseOrder.StepSpec step = list.get(i);
+            StepResult result;
+            if (closed) {
+                result = skipped(i, step, "the player is shutting down");
+            } else if (failedAt != null) {
+                result = skipped(i, step, failedAt + " failed earlier in this phase");
+            } else {
+                result = steps.run(i, step, env);
+                boolean failed = result.code() != V1.OK;
+                if (failed && !order.continueOnFailure()) {
+                    failedAt = "step " + (i + 1) + " (" + step.command() + ")";
+                }
+            }
+            log.info("step {} of {}: code {}: {}", i + 1, order.phase().orElse("phase"), result.code(), step.command());
+            results.send(order.resultHost(), order.resultPort(), result);
+        }
+        if (order.phase().filter("reset"::equals).isPresent()) {
+            killLeftovers("the trial's Reset phase finished");
+        }
+    }
+
+    private static StepResult skipped(int index, PhaseOrder.StepSpec step, String why) {
+        return new StepResult(V1.ERROR, "skipped: " + why, Optional.of(new StepResult.Details(index,
+                StepResult.Status.SKIPPED, step.command(), java.time.Instant.now(), Duration.ZERO, "", "", 0, 0)));
+    }
+
+    /** Kills every process group a step of ours started that still has a live member. */
+    private void killLeftovers(String why) {
+        Set<Long> ours;
+        synchronized (lock) {
+            ours = new HashSet<>(groups);
+            groups.clear();
+        }
+        if (ours.isEmpty()) {
+            return;
+        }
+        ours.retainAll(ProcessGroups.liveGroups());
+        if (!ours.isEmpty()) {
+            log.info("{}: killing {} process group(s) left running: {}", why, ours.size(), ours);
+            ProcessGroups.signal(ours, "KILL");
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            server.close();
+        } catch (IOException e) {
+            log.debug("closing command port: {}", e.getMessage());
+        }
+        runner.shutdownNow();
+        connections.shutdownNow();
+        killLeftovers("the player is shutting down");
+        try {
+            runner.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        // A step that was starting while we closed may have registered its group late.
+        killLeftovers("the player is shutting down");
+    }
+
+    static String hostPort(InetSocketAddress a) {
+        if (a == null) {
+            return "?";
+        }
+        return (a.getAddress() != null ? a.getAddress().getHostAddress() : a.getHostString()) + ":" + a.getPort();
+    }
+}

@@ -1,0 +1,100 @@
+package dev.conductor.player;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Process groups, which Java cannot address directly: every step runs as the leader of its own
+ * group (through {@code setsid}), so killing the group reaches everything the step started,
+ * even children that were re-parented after their parent died.
+ */
+final class ProcessGroups {
+    private static final Path SETSID = Path.of("/usr/bin/setsid");
+    private static final Path KILL = Path.of("/bin/kill");
+
+    private ProcessGroups() {
+    }
+
+    /** The argv that runs {@code command} with {@code /bin/sh -c} as the leader of a new group. */
+    static List<String> shellInNewGroup(String command) {
+        List<String> argv = new ArrayList<>();
+        if (Files.isExecutable(SETSID)) {
+            argv.add(SETSID.toString());
+        }
+        argv.add("/bin/sh");
+        argv.add("-c");
+        argv.add(command);
+        return argv;
+    }
+
+    /** The process groups that have at least one live (non-zombie) member, read from /proc. */
+    static java.util.Set<Long> liveGroups() {
+        try (var dirs = Files.list(Path.of("/proc"))) {
+            return dirs.mapToLong(ProcessGroups::pgidOf).filter(g -> g > 0).boxed()
+                    .collect(java.util.stream.Collectors.toSet());
+        } catch (IOException e) {
+            return java.util.Set.of();
+        }
+    }
+
+    private static long pgidOf(Path procDir) {
+        String name = procDir.getFileName().toString();
+        if (name.isEmpty() || !Character.isDigit(name.charAt(0))) {
+            return -1;
+        }
+        try {
+            String stat = Files.readString(procDir.resolve("stat"));
+            // Fields after the parenthesised command name: state ppid pgrp ...
+            String[] rest = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            if (rest[0].equals("Z")) {
+                return -1;
+            }
+            return Long.parseLong(rest[2]);
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /**
+     * Sends {@code signal} (e.g. {@code KILL}, {@code TERM}) to every process of each group.
+     * Groups that are already gone are ignored.
+     */
+    static void signal(Collection<Long> pgids, String signal) {
+        if (pgids.isEmpty()) {
+            return;
+        }
+        List<String> argv = new ArrayList<>(List.of(KILL.toString(), "-s", signal, "--"));
+        for (long pgid : pgids) {
+            argv.add("-" + pgid);
+        }
+        try {
+            Process kill = new ProcessBuilder(argv)
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start();
+            if (!kill.waitFor(5, TimeUnit.SECONDS)) {
+                kill.destroyForcibly();
+            }
+        } catch (IOException e) {
+            // No /bin/kill: fall back to what Java can reach (the leaders themselves).
+            for (long pgid : pgids) {
+                ProcessHandle.of(pgid).ifPresent(ProcessHandle::destroyForcibly);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Kills a step's whole tree: its group, plus descendants that moved to groups of their own. */
+    static void killTree(Process process) {
+        List<ProcessHandle> descendants = process.descendants().toList();
+        signal(List.of(process.pid()), "KILL");
+        process.destroyForcibly();
+        descendants.forEach(ProcessHandle::destroyForcibly);
+    }
+}

@@ -1,0 +1,188 @@
+package dev.conductor.player;
+
+import dev.conductor.wire.PhaseOrder.StepSpec;
+import dev.conductor.wire.StepResult;
+import dev.conductor.wire.StepResult.Details;
+import dev.conductor.wire.StepResult.Status;
+import dev.conductor.wire.V1;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongConsumer;
+
+/**
+ * Runs one command step with {@code /bin/sh -c} as the leader of its own process group, captures
+ * both output streams (bounded), enforces the step's limit by killing the whole tree, and says
+ * how it ended.
+ */
+final class StepRunner {
+    /** Per stream, what a result carries back. */
+    static final int TAIL_BYTES = 64 * 1024;
+    /** How much of each stream a failure's message quotes. */
+    private static final int MESSAGE_TAIL_CHARS = 2000;
+    /** After the shell exits, how long its output may still take to arrive (a background child may hold the pipe). */
+    private static final Duration DRAIN_GRACE = Duration.ofSeconds(2);
+
+    private final Path workDir;
+    private final LongConsumer groupStarted;
+
+    /**
+     * @param groupStarted told the process group of every step started, so that whatever the
+     *                     step leaves behind can be killed later
+     */
+    StepRunner(Path workDir, LongConsumer groupStarted) {
+        this.workDir = workDir;
+        this.groupStarted = groupStarted;
+    }
+
+    StepResult run(int index, StepSpec step, Map<String, String> env) {
+        Instant started = Instant.now();
+        long t0 = System.nanoTime();
+        Started p;
+        try {
+            p = start(step.command(), env);
+        } catch (IOException e) {
+            String msg = "could not start /bin/sh for: " + step.command() + ": " + e.getMessage();
+            return new StepResult(127, msg, Optional.of(new Details(index, Status.FAILED, step.command(),
+                    started, Duration.ofNanos(System.nanoTime() - t0), "", "", 0, 0)));
+        }
+        if (step.spawn()) {
+            return new StepResult(V1.OK, "Spawned", Optional.of(new Details(index, Status.SPAWNED,
+                    step.command(), started, Duration.ofNanos(System.nanoTime() - t0), "", "", 0, 0)));
+        }
+        boolean exited;
+        try {
+            exited = p.process.waitFor(step.timeout(), TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            // The player is shutting down: the step ends with it.
+            ProcessGroups.killTree(p.process);
+            Thread.currentThread().interrupt();
+            exited = false;
+        }
+        if (!exited) {
+            ProcessGroups.killTree(p.process);
+            awaitQuietly(p.process, Duration.ofSeconds(5));
+        }
+        Duration took = Duration.ofNanos(System.nanoTime() - t0);
+        p.drain(DRAIN_GRACE);
+        String out = p.stdout.text();
+        String err = p.stderr.text();
+        Details details;
+        String message;
+        int code;
+        if (!exited) {
+            code = V1.ERROR;
+            // First line exactly as the reference words it; then what it had printed.
+            message = "Command timed out after " + step.timeout() + " seconds (process tree killed)"
+                    + quote(out, err);
+            details = new Details(index, Status.TIMEOUT, step.command(), started, took, out, err,
+                    p.stdout.total(), p.stderr.total());
+        } else {
+            code = p.process.exitValue();
+            if (code == 0) {
+                message = out;
+            } else {
+                message = step.command() + "\nexited with code " + code + describeSignal(code) + quote(out, err);
+            }
+            details = new Details(index, code == 0 ? Status.OK : Status.FAILED, step.command(), started,
+                    took, out, err, p.stdout.total(), p.stderr.total());
+        }
+        return new StepResult(code, message, Optional.of(details));
+    }
+
+    private static String describeSignal(int code) {
+        return code > 128 && code < 160 ? " (killed by signal " + (code - 128) + ")" : "";
+    }
+
+    private static String quote(String out, String err) {
+        StringBuilder b = new StringBuilder();
+        if (!out.isEmpty()) {
+            b.append("\n--- stdout (tail) ---\n").append(tail(out));
+        }
+        if (!err.isEmpty()) {
+            b.append("\n--- stderr (tail) ---\n").append(tail(err));
+        }
+        return b.toString();
+    }
+
+    private static String tail(String s) {
+        String t = s.length() > MESSAGE_TAIL_CHARS ? "..." + s.substring(s.length() - MESSAGE_TAIL_CHARS) : s;
+        return t.endsWith("\n") ? t.substring(0, t.length() - 1) : t;
+    }
+
+    private Started start(String command, Map<String, String> env) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(ProcessGroups.shellInNewGroup(command))
+                .directory(workDir.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+        pb.environment().putAll(env);
+        Process process = pb.start();
+        groupStarted.accept(process.pid());
+        Started s = new Started(process, new OutputTail(TAIL_BYTES), new OutputTail(TAIL_BYTES));
+        s.outReader = pump(process.getInputStream(), s.stdout, "stdout-" + process.pid());
+        s.errReader = pump(process.getErrorStream(), s.stderr, "stderr-" + process.pid());
+        return s;
+    }
+
+    /**
+     * Platform threads, not virtual ones: a pipe read blocks in the kernel and would pin a
+     * carrier thread for as long as some background child keeps the pipe open.
+     */
+    private static Thread pump(InputStream in, OutputTail into, String name) {
+        return Thread.ofPlatform().daemon().name("step-" + name).start(() -> {
+            byte[] buf = new byte[16 * 1024];
+            try (in) {
+                int n;
+                while ((n = in.read(buf)) > 0) {
+                    into.write(buf, 0, n);
+                }
+            } catch (IOException e) {
+                // The pipe was closed under us: the output so far is what there is.
+            }
+        });
+    }
+
+    private static void awaitQuietly(Process p, Duration limit) {
+        try {
+            p.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static final class Started {
+        final Process process;
+        final OutputTail stdout;
+        final OutputTail stderr;
+        Thread outReader;
+        Thread errReader;
+
+        Started(Process process, OutputTail stdout, OutputTail stderr) {
+            this.process = process;
+            this.stdout = stdout;
+            this.stderr = stderr;
+        }
+
+        void drain(Duration grace) {
+            long deadline = System.nanoTime() + grace.toNanos();
+            for (Thread t : new Thread[]{outReader, errReader}) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return;
+                }
+                try {
+                    t.join(Duration.ofNanos(left));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+}
