@@ -1,0 +1,131 @@
+package dev.conductor.report;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.conductor.events.Event;
+import dev.conductor.wire.Json;
+import dev.conductor.wire.V1;
+
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
+import java.util.List;
+
+/**
+ * The JSON report: the reference's shape ({@code metadata}, {@code trials[].phases.<phase>
+ * .workers.<name>.results[]}) with real worker names, and every step's command, mode, status,
+ * code, duration, stdout and stderr. Rendered from the event log alone.
+ */
+public final class JsonReport {
+    private static final DateTimeFormatter ISO = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSSSSxxx");
+
+    private JsonReport() {
+    }
+
+    public static ObjectNode render(List<Event> events) {
+        ObjectNode root = Json.object();
+        ObjectNode meta = root.putObject("metadata");
+        ArrayNode trials = root.putArray("trials");
+        ObjectNode trial = null;
+        ObjectNode phase = null;
+        for (Event event : events) {
+            switch (event) {
+                case Event.RunStarted e -> {
+                    meta.put("start_time", time(e.at()));
+                    meta.put("test_file", e.testFile());
+                    meta.put("total_trials", e.trials());
+                    meta.put("total_workers", e.workers().size());
+                    ObjectNode ws = meta.putObject("workers");
+                    for (Event.WorkerInfo w : e.workers()) {
+                        ws.putObject(w.name()).put("player", w.player()).put("cmdport", w.cmdport());
+                    }
+                }
+                case Event.TrialStarted e -> {
+                    trial = trials.addObject();
+                    trial.put("trial_number", e.trial());
+                    trial.put("start_time", time(e.at()));
+                    trial.putObject("phases");
+                }
+                case Event.PhaseStarted e -> {
+                    phase = ((ObjectNode) trial.get("phases")).putObject(e.phase().key());
+                    phase.put("start_time", time(e.at()));
+                    ObjectNode ws = phase.putObject("workers");
+                    for (String w : e.workers()) {
+                        ObjectNode wn = ws.putObject(w);
+                        wn.put("status", "pending");
+                        wn.putArray("results");
+                    }
+                }
+                case Event.WorkerStarted e -> {
+                    ObjectNode w = worker(phase, e.worker());
+                    w.put("start_time", time(e.at()));
+                    w.put("status", "running");
+                }
+                case Event.StepFinished e -> {
+                    ObjectNode w = worker(phase, e.worker());
+                    ObjectNode r = ((ArrayNode) w.get("results")).addObject();
+                    r.put("timestamp", time(e.at()));
+                    r.put("code", e.code());
+                    r.put("message", e.message());
+                    r.put("step", e.index() + 1);
+                    r.put("key", e.key());
+                    r.put("command", e.command());
+                    r.put("mode", e.mode().key());
+                    r.put("status", e.status().key());
+                    e.startedAt().ifPresent(t -> r.put("started_at", time(t)));
+                    if (e.duration().isPresent()) {
+                        r.put("duration_ms", e.duration().get().toNanos() / 1e6);
+                    } else {
+                        r.putNull("duration_ms");
+                    }
+                    r.put("stdout", e.stdout());
+                    r.put("stderr", e.stderr());
+                    if (e.failed()) {
+                        w.put("status", "failed");
+                    }
+                }
+                case Event.WorkerFinished e -> {
+                    ObjectNode w = worker(phase, e.worker());
+                    ArrayNode results = (ArrayNode) w.get("results");
+                    ObjectNode done = results.addObject();
+                    done.put("timestamp", time(e.at()));
+                    done.put("code", V1.PHASE_DONE);
+                    done.put("message", "phases complete");
+                    w.put("end_time", time(e.at()));
+                    if ("running".equals(w.path("status").asText())) {
+                        w.put("status", "passed");
+                    }
+                }
+                case Event.WorkerLost e -> {
+                    if (phase != null && phase.path("workers").has(e.worker())) {
+                        ObjectNode w = worker(phase, e.worker());
+                        w.put("status", "lost");
+                        w.put("error", e.reason());
+                        w.put("end_time", time(e.at()));
+                    } else {
+                        meta.withArray("errors").add(e.worker() + ": " + e.reason());
+                    }
+                }
+                case Event.PhaseFinished e -> phase.put("end_time", time(e.at()));
+                case Event.TrialFinished e -> trial.put("end_time", time(e.at()));
+                case Event.RunFinished e -> {
+                    meta.put("end_time", time(e.at()));
+                    meta.put("exit_code", e.exitCode());
+                    meta.put("interrupted", e.interrupted());
+                }
+            }
+        }
+        return root;
+    }
+
+    private static ObjectNode worker(ObjectNode phase, String name) {
+        return (ObjectNode) phase.get("workers").get(name);
+    }
+
+    /** ISO-8601 with microseconds, like the reference, plus the UTC offset it left out. */
+    static String time(Instant t) {
+        return OffsetDateTime.ofInstant(t.truncatedTo(ChronoUnit.MICROS), ZoneId.systemDefault()).format(ISO);
+    }
+}

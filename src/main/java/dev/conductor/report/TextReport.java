@@ -1,0 +1,131 @@
+package dev.conductor.report;
+
+import dev.conductor.events.Event;
+import dev.conductor.events.EventSink;
+import dev.conductor.wire.StepResult.Status;
+
+import java.io.PrintStream;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * The live text account of a run: a line per step as it finishes (trial, phase, worker, step,
+ * result, time, command), the output that matters, lost players in plain words, and a summary.
+ */
+public final class TextReport implements EventSink {
+    private static final int OK_LINES = 5;
+    private static final int FAIL_LINES = 20;
+
+    private final PrintStream out;
+    private final Verbosity verbosity;
+    private int trials;
+    private Instant started;
+    private int ok;
+    private int failed;
+    private int skipped;
+    private int spawned;
+    private int lost;
+
+    public TextReport(PrintStream out, Verbosity verbosity) {
+        this.out = out;
+        this.verbosity = verbosity;
+    }
+
+    @Override
+    public void accept(Event event) {
+        switch (event) {
+            case Event.RunStarted e -> {
+                trials = e.trials();
+                started = e.at();
+                if (verbosity != Verbosity.QUIET) {
+                    out.println("conduct " + e.testFile() + ": " + e.workers().size() + " worker(s), " + e.trials()
+                            + " trial(s)");
+                }
+            }
+            case Event.PhaseStarted e -> {
+                if (verbosity != Verbosity.QUIET) {
+                    out.println("== trial " + e.trial() + "/" + trials + " · " + e.phase().key());
+                }
+            }
+            case Event.StepFinished e -> step(e);
+            case Event.WorkerLost e -> {
+                lost++;
+                out.println("  LOST     " + e.worker() + " (trial " + e.trial() + ", " + e.phase().key() + "): " + e.reason());
+            }
+            case Event.RunFinished e -> summary(e);
+            default -> {
+            }
+        }
+        out.flush();
+    }
+
+    private void step(Event.StepFinished e) {
+        String verdict = switch (e.status()) {
+            case OK -> "ok";
+            case SPAWNED -> "spawned";
+            case SKIPPED -> "SKIP";
+            case TIMEOUT -> "TIMEOUT";
+            case FAILED -> "FAIL " + e.code();
+        };
+        switch (e.status()) {
+            case OK -> ok++;
+            case SPAWNED -> spawned++;
+            case SKIPPED -> skipped++;
+            default -> failed++;
+        }
+        boolean bad = e.failed();
+        if (verbosity == Verbosity.QUIET && !bad) {
+            return;
+        }
+        String time = e.duration().map(TextReport::millis).orElse("");
+        String where = verbosity == Verbosity.QUIET ? "trial " + e.trial() + " " + e.phase().key() + " " : "";
+        out.printf("  %-8s %s%-12s %-10s %8s  %s%n", verdict, where, e.worker(), e.key(), time, oneLine(e.command()));
+        if (e.status() == Status.SKIPPED) {
+            // The failure that caused it is the line above; repeating why on every skip is noise.
+            return;
+        }
+        if (e.status() == Status.TIMEOUT) {
+            out.println("           " + e.message().lines().findFirst().orElse(""));
+        }
+        int lines = verbosity == Verbosity.VERBOSE ? Integer.MAX_VALUE : bad ? FAIL_LINES : OK_LINES;
+        quote(e.stdout(), "| ", lines);
+        quote(e.stderr(), "! ", lines);
+        if (bad && e.stdout().isEmpty() && e.stderr().isEmpty() && e.status() == Status.FAILED
+                && !e.message().equals(e.command())) {
+            // A reference player puts everything it has into the message.
+            quote(e.message(), "| ", lines);
+        }
+    }
+
+    private void quote(String text, String mark, int maxLines) {
+        if (text.isEmpty()) {
+            return;
+        }
+        List<String> lines = text.lines().toList();
+        int from = Math.max(0, lines.size() - maxLines);
+        if (from > 0) {
+            out.println("           " + mark + "... (" + from + " earlier lines)");
+        }
+        for (String l : lines.subList(from, lines.size())) {
+            out.println("           " + mark + l);
+        }
+    }
+
+    private void summary(Event.RunFinished e) {
+        Duration took = Duration.between(started == null ? e.at() : started, e.at());
+        out.printf("%s: %d ok, %d failed, %d skipped, %d spawned, %d player(s) lost · %d trial(s) in %.2f s · exit %d%n",
+                e.interrupted() ? "INTERRUPTED" : e.exitCode() == 0 ? "PASS" : "FAIL",
+                ok, failed, skipped, spawned, lost, trials, took.toNanos() / 1e9, e.exitCode());
+    }
+
+    private static String millis(Duration d) {
+        long ms = d.toMillis();
+        return ms < 10_000 ? ms + " ms" : String.format("%.1f s", d.toNanos() / 1e9);
+    }
+
+    private static String oneLine(String s) {
+        String l = s.replace('\n', ' ');
+        return l.length() > 100 ? l.substring(0, 97) + "..." : l;
+    }
+}
