@@ -1,0 +1,360 @@
+package dev.conductor.cli;
+
+import ch.qos.logback.classic.Level;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.conductor.conduct.Conductor;
+import dev.conductor.config.ConfigException;
+import dev.conductor.config.PlanLoader;
+import dev.conductor.events.Event;
+import dev.conductor.events.EventLog;
+import dev.conductor.events.EventSink;
+import dev.conductor.player.Player;
+import dev.conductor.plan.Phase;
+import dev.conductor.plan.Step;
+import dev.conductor.plan.TestPlan;
+import dev.conductor.plan.Worker;
+import dev.conductor.report.JsonReport;
+import dev.conductor.report.TextReport;
+import dev.conductor.report.Verbosity;
+import dev.conductor.wire.Json;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+
+/** {@code conduct}: runs a test file's trials on its workers' players. */
+@Command(name = "conduct", mixinStandardHelpOptions = true, versionProvider = Version.class, sortOptions = false,
+        usageHelpAutoWidth = true,
+        description = "Runs the trials of a test file: every phase (Startup, Run, Collect, Reset) on every worker's player.",
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:every step passed", "1:a step failed (non-zero exit or timeout)",
+                "2:bad usage or bad config", "3:a player could not be reached or was lost",
+                "130:interrupted (Ctrl-C); Reset was still run"})
+public final class ConductCommand implements Callable<Integer> {
+    @Option(names = {"-t", "--trials"}, paramLabel = "N", description = "number of trials (default: [Test] trials, else 1)")
+    Integer trials;
+
+    @Option(names = {"-p", "--phases", "--phase"}, paramLabel = "PHASE", split = ",", arity = "1..*",
+            description = "run only these phases: startup, run, collect, reset (in that order)")
+    List<String> phases;
+
+    @Option(names = {"-c", "--workers", "--clients"}, paramLabel = "NAME", split = ",", arity = "1..*",
+            description = "run only these workers (names from [Workers])")
+    List<String> workers;
+
+    @Option(names = "--dry-run", description = "print the plan and exit without contacting any player")
+    boolean dryRun;
+
+    @Option(names = {"-f", "--format"}, paramLabel = "FORMAT", description = "report format: text or json (default: [Test] format, else text)")
+    String format;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "write the report to FILE (default: [Test] output, else stdout)")
+    Path output;
+
+    @Option(names = "--max-message-size", paramLabel = "MB", converter = MegaBytes.class,
+            description = "largest message accepted, in MB (default: the config's, else 10)")
+    Long maxMessageSize;
+
+    @Option(names = "--phase-timeout", paramLabel = "SECONDS",
+            description = "deadline of every phase (default: the sum of its steps' limits + 10 s)")
+    Integer phaseTimeout;
+
+    @Option(names = "--local", description = "start a player in this process for every worker whose player address is loopback")
+    boolean local;
+
+    @Option(names = {"-v", "--verbose"}, description = "show all output of every step, and log more")
+    boolean verbose;
+
+    @Option(names = {"-q", "--quiet"}, description = "show only failures and the summary")
+    boolean quiet;
+
+    @Parameters(paramLabel = "test.cfg", description = "the test file ([Test], [Workers])")
+    Path testFile;
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new ConductCommand()).execute(args));
+    }
+
+    @Override
+    public Integer call() {
+        Logging.configure(verbose ? Level.INFO : Level.WARN, null);
+        TestPlan plan;
+        try {
+            plan = PlanLoader.load(testFile);
+        } catch (ConfigException e) {
+            System.err.println("conduct: " + e.getMessage());
+            return Conductor.EXIT_USAGE;
+        }
+        Optional<Usage> usage = usage(plan);
+        if (usage.isEmpty()) {
+            return Conductor.EXIT_USAGE;
+        }
+        Usage u = usage.get();
+        if (dryRun) {
+            printPlan(plan, u);
+            return Conductor.EXIT_OK;
+        }
+        List<Player> localPlayers = new ArrayList<>();
+        try {
+            if (local && !startLocalPlayers(plan, u, localPlayers)) {
+                return Conductor.EXIT_USAGE;
+            }
+            return conduct(plan, u);
+        } finally {
+            localPlayers.forEach(Player::close);
+        }
+    }
+
+    /** The command line and the config, merged and checked. */
+    private record Usage(String format, Optional<Path> output, Conductor.Options options) {
+    }
+
+    private Optional<Usage> usage(TestPlan plan) {
+        String fmt = (format != null ? format : plan.format().orElse("text")).toLowerCase(Locale.ROOT);
+        if (!fmt.equals("text") && !fmt.equals("json")) {
+            System.err.println("conduct: unknown format '" + fmt + "' (expected text or json)");
+            return Optional.empty();
+        }
+        int n = trials != null ? trials : plan.trials();
+        if (n < 1) {
+            System.err.println("conduct: --trials must be at least 1, got " + n);
+            return Optional.empty();
+        }
+        List<Phase> selected = List.of(Phase.values());
+        if (phases != null) {
+            EnumSet<Phase> set = EnumSet.noneOf(Phase.class);
+            for (String p : phases) {
+                Optional<Phase> phase = Phase.parse(p);
+                if (phase.isEmpty()) {
+                    System.err.println("conduct: unknown phase '" + p + "' (expected startup, run, collect, reset)");
+                    return Optional.empty();
+                }
+                set.add(phase.get());
+            }
+            selected = List.copyOf(set);
+        }
+        List<String> names = plan.workers().stream().map(Worker::name).toList();
+        List<String> chosen = List.of();
+        if (workers != null) {
+            for (String w : workers) {
+                if (!names.contains(w.toLowerCase(Locale.ROOT)) && !names.contains(w)) {
+                    System.err.println("conduct: no worker '" + w + "' in " + testFile + " (workers: " + String.join(", ", names) + ")");
+                    return Optional.empty();
+                }
+            }
+            chosen = workers.stream().map(w -> names.contains(w) ? w : w.toLowerCase(Locale.ROOT)).toList();
+        }
+        if (phaseTimeout != null && phaseTimeout < 1) {
+            System.err.println("conduct: --phase-timeout must be at least 1 second, got " + phaseTimeout);
+            return Optional.empty();
+        }
+        Optional<Path> out = output != null ? Optional.of(output) : plan.output();
+        Conductor.Options options = new Conductor.Options(n, selected, chosen,
+                Optional.ofNullable(phaseTimeout).map(Duration::ofSeconds),
+                Optional.ofNullable(maxMessageSize).or(plan::maxMessageSize), Duration.ofSeconds(5));
+        return Optional.of(new Usage(fmt, out, options));
+    }
+
+    private int conduct(TestPlan plan, Usage u) {
+        boolean json = u.format().equals("json");
+        // Live text on stdout unless stdout carries the JSON report itself.
+        boolean liveOnStdout = !(json && u.output().isEmpty());
+        Verbosity verbosity = verbose ? Verbosity.VERBOSE : quiet ? Verbosity.QUIET : Verbosity.NORMAL;
+        List<EventSink> sinks = new ArrayList<>();
+        if (liveOnStdout) {
+            sinks.add(new TextReport(System.out, verbosity));
+        } else if (System.console() != null) {
+            sinks.add(progress());
+        }
+        ByteArrayOutputStream textCopy = new ByteArrayOutputStream();
+        if (!json && u.output().isPresent()) {
+            sinks.add(new TextReport(new PrintStream(textCopy, true, StandardCharsets.UTF_8), verbosity));
+        }
+        EventLog log = new EventLog(sinks);
+        Conductor conductor = new Conductor(plan, u.options(), log);
+        CountDownLatch done = new CountDownLatch(1);
+        Thread hook = new Thread(() -> {
+            System.err.println("\nconduct: interrupted: stopping after this phase, then running Reset and writing the report...");
+            conductor.interrupt();
+            try {
+                done.await(120, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }, "conduct-interrupt");
+        Runtime.getRuntime().addShutdownHook(hook);
+        int code;
+        try {
+            code = conductor.run();
+            code = Math.max(code, writeReport(u, json, log, textCopy));
+        } finally {
+            done.countDown();
+        }
+        try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException e) {
+            // Already shutting down: the hook is running and will see 'done'.
+        }
+        return code;
+    }
+
+    private int writeReport(Usage u, boolean json, EventLog log, ByteArrayOutputStream textCopy) {
+        byte[] bytes;
+        if (json) {
+            ObjectNode report = JsonReport.render(log.events());
+            try {
+                bytes = (Json.MAPPER.writer().with(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report) + "\n")
+                        .getBytes(StandardCharsets.UTF_8);
+            } catch (IOException e) {
+                System.err.println("conduct: cannot render the JSON report: " + e.getMessage());
+                return Conductor.EXIT_USAGE;
+            }
+        } else {
+            bytes = textCopy.toByteArray();
+        }
+        if (u.output().isEmpty()) {
+            if (json) {
+                System.out.write(bytes, 0, bytes.length);
+                System.out.flush();
+            }
+            return 0;
+        }
+        Path file = u.output().get();
+        try {
+            Path parent = file.toAbsolutePath().getParent();
+            if (parent != null) {
+                Files.createDirectories(parent);
+            }
+            Files.write(file, bytes);
+            System.err.println("conduct: report written to " + file);
+            return 0;
+        } catch (IOException e) {
+            System.err.println("conduct: cannot write the report to " + file + ": " + e.getMessage());
+            if (json) {
+                // The results are not lost: they go to stdout instead.
+                System.out.write(bytes, 0, bytes.length);
+                System.out.flush();
+            }
+            return Conductor.EXIT_USAGE;
+        }
+    }
+
+    private static EventSink progress() {
+        return event -> {
+            switch (event) {
+                case Event.PhaseStarted e -> System.err.println("conduct: trial " + e.trial() + " · " + e.phase().key()
+                        + " on " + e.workers().size() + " worker(s)");
+                case Event.WorkerLost e -> System.err.println("conduct: LOST " + e.worker() + ": " + e.reason());
+                default -> {
+                }
+            }
+        };
+    }
+
+    private boolean startLocalPlayers(TestPlan plan, Usage u, List<Player> started) {
+        for (Worker w : plan.workers()) {
+            if (!u.options().workers().isEmpty() && !u.options().workers().contains(w.name())) {
+                continue;
+            }
+            InetAddress addr;
+            try {
+                addr = InetAddress.getByName(w.coordinator().player());
+            } catch (UnknownHostException e) {
+                continue;
+            }
+            if (!addr.isLoopbackAddress()) {
+                continue;
+            }
+            try {
+                Player.Options o = Player.Options.of(new InetSocketAddress(addr, w.coordinator().cmdport()), w.name());
+                long limit = u.options().maxMessageSize().orElse(dev.conductor.wire.Frames.DEFAULT_LIMIT);
+                started.add(Player.start(o.withMaxMessageSize(limit)));
+            } catch (IOException e) {
+                System.err.println("conduct: --local: cannot start a player for worker '" + w.name() + "': "
+                        + e.getMessage() + "; if a player already serves it, run without --local");
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private void printPlan(TestPlan plan, Usage u) {
+        Conductor.Options o = u.options();
+        List<Worker> ws = plan.workers().stream()
+                .filter(w -> o.workers().isEmpty() || o.workers().contains(w.name())).toList();
+        if (u.format().equals("json")) {
+            ObjectNode root = Json.object();
+            root.put("test_file", plan.testFile().toString());
+            root.put("trials", o.trials());
+            root.put("on_failure", plan.onFailure().name().toLowerCase(Locale.ROOT));
+            ArrayNode phaseList = root.putArray("phases");
+            o.phases().forEach(p -> phaseList.add(p.key()));
+            ObjectNode wn = root.putObject("workers");
+            for (Worker w : ws) {
+                ObjectNode n = wn.putObject(w.name());
+                n.put("file", w.file().toString());
+                n.put("player", w.coordinator().player());
+                n.put("cmdport", w.coordinator().cmdport());
+                n.put("conductor", w.coordinator().conductor());
+                n.put("resultsport", w.coordinator().resultsport());
+                ObjectNode ph = n.putObject("phases");
+                for (Phase p : o.phases()) {
+                    ObjectNode pn = ph.putObject(p.key());
+                    pn.put("deadline_s", Conductor.deadline(w, p, o.phaseDeadline()).toSeconds());
+                    ArrayNode steps = pn.putArray("steps");
+                    for (Step s : w.steps(p)) {
+                        Step.Command c = (Step.Command) s;
+                        steps.addObject().put("key", c.key()).put("line", c.line()).put("command", c.command())
+                                .put("mode", c.mode().key()).put("limit_s", c.limit().toSeconds());
+                    }
+                }
+            }
+            try {
+                System.out.println(Json.MAPPER.writer().with(SerializationFeature.INDENT_OUTPUT).writeValueAsString(root));
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+            return;
+        }
+        PrintStream out = System.out;
+        out.println("test " + plan.testFile() + ": " + o.trials() + " trial(s), phases "
+                + String.join(", ", o.phases().stream().map(Phase::key).toList()) + ", on_failure "
+                + plan.onFailure().name().toLowerCase(Locale.ROOT));
+        for (Worker w : ws) {
+            var c = w.coordinator();
+            out.println("worker " + w.name() + " (" + w.file() + "): player " + c.player() + ":" + c.cmdport()
+                    + ", results to " + c.conductor() + ":" + c.resultsport());
+            for (Phase p : o.phases()) {
+                List<Step> steps = w.steps(p);
+                out.println("  " + p.section() + " (" + steps.size() + " step(s), deadline "
+                        + Conductor.deadline(w, p, o.phaseDeadline()).toSeconds() + " s)");
+                for (Step s : steps) {
+                    Step.Command cmd = (Step.Command) s;
+                    String limit = cmd.spawn() ? "background" : "limit " + cmd.limit().toSeconds() + " s";
+                    out.printf("    %-10s %-8s %-14s %s%n", cmd.key(), cmd.mode().key(), limit, cmd.command());
+                }
+            }
+        }
+    }
+}

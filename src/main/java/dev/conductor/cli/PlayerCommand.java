@@ -1,0 +1,111 @@
+package dev.conductor.cli;
+
+import ch.qos.logback.classic.Level;
+import dev.conductor.config.ConfigException;
+import dev.conductor.config.PlanLoader;
+import dev.conductor.player.Player;
+import dev.conductor.plan.Worker;
+import dev.conductor.wire.Frames;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+
+/** {@code player}: the daemon on each machine under test. */
+@Command(name = "player", mixinStandardHelpOptions = true, versionProvider = Version.class, sortOptions = false,
+        usageHelpAutoWidth = true,
+        description = {"Serves conductors on the command port of a worker file and runs the steps they send.",
+                "WARNING: plain text, no authentication: anyone who can reach the port can run commands as this user. "
+                        + "Use on private lab networks only."},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:stopped by SIGTERM/SIGINT", "2:bad usage, bad config, or the port cannot be bound"})
+public final class PlayerCommand implements Callable<Integer> {
+    @Option(names = {"-b", "--bind"}, paramLabel = "ADDR", description = "address to listen on (default: 'player' of the worker file's [Coordinator])")
+    String bind;
+
+    @Option(names = {"-p", "--port"}, paramLabel = "PORT", description = "command port (default: 'cmdport' of the worker file)")
+    Integer port;
+
+    @Option(names = {"-v", "--verbose"}, description = "log every message and step (debug)")
+    boolean verbose;
+
+    @Option(names = {"-q", "--quiet"}, description = "log warnings and errors only")
+    boolean quiet;
+
+    @Option(names = {"-l", "--log-file"}, paramLabel = "FILE", description = "log to FILE instead of stderr")
+    Path logFile;
+
+    @Option(names = "--max-message-size", paramLabel = "MB", converter = MegaBytes.class,
+            description = "largest message accepted, in MB (default: the worker file's, else 10)")
+    Long maxMessageSize;
+
+    @Parameters(paramLabel = "config.cfg", description = "the worker file ([Coordinator] player, cmdport)")
+    Path config;
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new PlayerCommand()).execute(args));
+    }
+
+    @Override
+    public Integer call() {
+        Logging.configure(verbose ? Level.DEBUG : quiet ? Level.WARN : Level.INFO, logFile);
+        String name = config.getFileName().toString().replaceFirst("\\.[^.]*$", "");
+        Worker worker;
+        try {
+            worker = PlanLoader.loadWorker(name, config);
+        } catch (ConfigException e) {
+            System.err.println("player: " + e.getMessage());
+            return 2;
+        }
+        String host = bind != null ? bind : worker.coordinator().player();
+        int cmdport = port != null ? port : worker.coordinator().cmdport();
+        if (cmdport < 0 || cmdport > 65535) {
+            System.err.println("player: --port " + cmdport + " is not a port (0..65535)");
+            return 2;
+        }
+        InetSocketAddress address;
+        try {
+            address = new InetSocketAddress(InetAddress.getByName(host), cmdport);
+        } catch (UnknownHostException e) {
+            System.err.println("player: cannot listen on '" + host + "': unknown host");
+            return 2;
+        }
+        long limit = maxMessageSize != null ? maxMessageSize
+                : worker.coordinator().maxMessageSize().isPresent() ? worker.coordinator().maxMessageSize().getAsLong()
+                : Frames.DEFAULT_LIMIT;
+        Player player;
+        try {
+            player = Player.start(Player.Options.of(address, name).withMaxMessageSize(limit));
+        } catch (IOException e) {
+            System.err.println("player: " + e.getMessage());
+            return 2;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            player.close();
+            stopped.countDown();
+        }, "player-shutdown"));
+        InetSocketAddress at = player.address();
+        if (!at.getAddress().isLoopbackAddress()) {
+            System.err.println("player: WARNING: listening on " + at.getAddress().getHostAddress()
+                    + " without authentication: anyone who can reach this port can run commands as "
+                    + System.getProperty("user.name") + ". Use on private lab networks only.");
+        }
+        System.err.println("player " + name + ": listening on " + at.getAddress().getHostAddress() + ":" + at.getPort()
+                + " (protocol v1, max message " + limit + " bytes)");
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return 0;
+    }
+}
