@@ -56,10 +56,12 @@ public final class ConductCommand implements Callable<Integer> {
     Integer trials;
 
     @Option(names = {"-p", "--phases", "--phase"}, paramLabel = "PHASE", split = ",", arity = "1..*",
+            parameterConsumer = LeaveTestFile.class,
             description = "run only these phases: startup, run, collect, reset (in that order)")
     List<String> phases;
 
     @Option(names = {"-c", "--workers", "--clients"}, paramLabel = "NAME", split = ",", arity = "1..*",
+            parameterConsumer = LeaveTestFile.class,
             description = "run only these workers (names from [Workers])")
     List<String> workers;
 
@@ -91,6 +93,36 @@ public final class ConductCommand implements Callable<Integer> {
 
     @Parameters(paramLabel = "test.cfg", description = "the test file ([Test], [Workers])")
     Path testFile;
+
+    /**
+     * Lets {@code -p run collect test.cfg} work as users of the reference type it: the list takes
+     * values up to the next option, but never the last argument while the test file is still
+     * missing.
+     */
+    static final class LeaveTestFile implements CommandLine.IParameterConsumer {
+        @Override
+        public void consumeParameters(java.util.Stack<String> args, CommandLine.Model.ArgSpec argSpec,
+                                      CommandLine.Model.CommandSpec commandSpec) {
+            boolean needTestFile = ((ConductCommand) commandSpec.userObject()).testFile == null;
+            List<String> values = new ArrayList<>();
+            while (!args.isEmpty() && !args.peek().startsWith("-") && !(needTestFile && args.size() == 1 && !values.isEmpty())) {
+                for (String v : args.pop().split(",")) {
+                    if (!v.isBlank()) {
+                        values.add(v.strip());
+                    }
+                }
+            }
+            if (values.isEmpty()) {
+                throw new CommandLine.ParameterException(commandSpec.commandLine(),
+                        "option '" + argSpec.paramLabel() + "' needs at least one value");
+            }
+            @SuppressWarnings("unchecked")
+            List<String> target = (List<String>) argSpec.getValue();
+            List<String> merged = new ArrayList<>(target == null ? List.of() : target);
+            merged.addAll(values);
+            argSpec.setValue(merged);
+        }
+    }
 
     public static void main(String[] args) {
         System.exit(new CommandLine(new ConductCommand()).execute(args));

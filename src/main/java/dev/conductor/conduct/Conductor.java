@@ -145,6 +145,9 @@ public final class Conductor {
     private PhaseOutcome runPhase(ExecutorService pool, int trial, Phase phase, List<WorkerRun> runs) {
         // A lost player is still asked to Reset: that is where users clean up.
         List<WorkerRun> active = runs.stream().filter(r -> !r.lost || phase == Phase.RESET).toList();
+        if (active.isEmpty()) {
+            return new PhaseOutcome(false, false);
+        }
         events.accept(new Event.PhaseStarted(Instant.now(), trial, phase, active.stream().map(r -> r.worker.name()).toList()));
         boolean lost = false;
 
