@@ -11,7 +11,7 @@ conductor_needs_build() {
 }
 if conductor_needs_build; then
   echo "conductor: building $JAR (first use or sources changed; takes a minute) ..." >&2
-  if ! (cd "$CONDUCTOR_HOME" && ./mvnw -q -B -DskipTests package >"$CONDUCTOR_HOME/target-build.log" 2>&1); then
+  if ! (cd "$CONDUCTOR_HOME" && ./mvnw -q -B -Dmaven.test.skip=true package >"$CONDUCTOR_HOME/target-build.log" 2>&1); then
     echo "conductor: build failed; see $CONDUCTOR_HOME/target-build.log" >&2
     tail -n 30 "$CONDUCTOR_HOME/target-build.log" >&2
     exit 2
