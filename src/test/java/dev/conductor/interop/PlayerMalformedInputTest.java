@@ -167,6 +167,20 @@ class PlayerMalformedInputTest {
     }
 
     @Test
+    void aConductorThatSendsTheOversizedBodyAnywayStillReadsTheRefusal() throws Exception {
+        try (CommandConnection c = new CommandConnection(player.address(), IO_DEADLINE)) {
+            c.send(HexFormat.of().parseHex(String.format("%08x", 11_534_336)));
+            try {
+                c.send(new byte[1 << 20]);
+            } catch (IOException e) {
+                // The player has answered and closed; the rest of the body is refused.
+            }
+            assertThat(new String(c.replyBody(), StandardCharsets.UTF_8)).isEqualTo("{\"version\": 1, \"type\": \"result\", "
+                    + "\"data\": {\"code\": 1, \"message\": \"Message too large: 11534336 bytes (max: 10485760)\"}}");
+        }
+    }
+
+    @Test
     void aPeerThatSendsHalfAFrameAndLeavesIsDroppedWithoutAReply() throws Exception {
         try (CommandConnection c = new CommandConnection(player.address(), IO_DEADLINE)) {
             byte[] frame = Frames.encode(validPhase());

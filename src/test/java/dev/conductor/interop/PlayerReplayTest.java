@@ -107,6 +107,36 @@ class PlayerReplayTest {
         assertThat(d.index()).isEqualTo(1);
     }
 
+    @Test
+    void phasesDownloadedTogetherRunInOrderOnOneRunAndEndWithOnePhasesComplete() throws Exception {
+        List<Exchange> exchanges = Transcript.load(Transcript.SINGLE_PLAYER).exchanges("player", 6970);
+        Exchange startup = exchanges.get(0);
+        Exchange collect = exchanges.get(2);
+        Player.Options options = new Player.Options(new InetSocketAddress("127.0.0.1", 0), "dut",
+                Frames.DEFAULT_LIMIT, Duration.ofSeconds(10), work);
+        try (ResultListener results = new ResultListener(); Player player = Player.start(options)) {
+            for (Exchange e : List.of(startup, collect)) {
+                try (CommandConnection c = new CommandConnection(player.address(), IO_DEADLINE)) {
+                    assertThat(Frames.encode(c.send(phaseFor(e.phase(), results.port(), false)).replyBody()))
+                            .isEqualTo(e.reply().bytes());
+                }
+            }
+            try (CommandConnection c = new CommandConnection(player.address(), IO_DEADLINE)) {
+                c.send(startup.run().bytes()).untilClosed();
+            }
+
+            List<Received> got = results.untilPhaseDone(PHASE_DEADLINE);
+
+            List<Frame> expected = new ArrayList<>(startup.results().subList(0, startup.results().size() - 1));
+            expected.addAll(collect.results());
+            assertThat(codes(got)).containsExactly(0, 0, 0, 65535);
+            for (int i = 0; i < got.size(); i++) {
+                assertCompatible(got.get(i), expected.get(i));
+            }
+            assertThat(results.nextWithin(Duration.ofMillis(300))).as("a second 'phases complete'").isNull();
+        }
+    }
+
     /** Replays every phase of the transcript and collects what the player reported for each. */
     private List<Replayed> replay(boolean continueOnFailure) throws Exception {
         List<Exchange> exchanges = Transcript.load(Transcript.SINGLE_PLAYER).exchanges("player", 6970);
