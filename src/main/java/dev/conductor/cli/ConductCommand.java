@@ -8,6 +8,8 @@ import dev.conductor.conduct.Conductor;
 import dev.conductor.config.ConfigException;
 import dev.conductor.config.PlanLoader;
 import dev.conductor.events.Event;
+import dev.conductor.conduct.Transcripts;
+import dev.conductor.events.EventJsonl;
 import dev.conductor.events.EventLog;
 import dev.conductor.events.EventSink;
 import dev.conductor.player.Player;
@@ -82,6 +84,18 @@ public final class ConductCommand implements Callable<Integer> {
             description = "deadline of every phase (default: the sum of its steps' limits + 10 s)")
     Integer phaseTimeout;
 
+    @Option(names = "--protocol", paramLabel = "VERSION",
+            description = "2 (default): offer v2 and fall back to v1 for players that only speak v1; 1: v1 only")
+    int protocol = 2;
+
+    @Option(names = "--token-file", paramLabel = "FILE",
+            description = "shared secret: players must prove they hold it and so do we (v2 only; v1 players are refused)")
+    Path tokenFile;
+
+    @Option(names = "--results", paramLabel = "DIR",
+            description = "folder for each run's event log, transcripts and reports (default: results)")
+    Path resultsRoot = Path.of("results");
+
     @Option(names = "--local", description = "start a player in this process for every worker whose player address is loopback")
     boolean local;
 
@@ -152,7 +166,7 @@ public final class ConductCommand implements Callable<Integer> {
             if (local && !startLocalPlayers(plan, u, localPlayers)) {
                 return Conductor.EXIT_USAGE;
             }
-            return conduct(plan, u);
+            return conduct(plan, u, () -> localPlayers.forEach(Player::killNow));
         } finally {
             localPlayers.forEach(Player::close);
         }
@@ -197,6 +211,10 @@ public final class ConductCommand implements Callable<Integer> {
             }
             chosen = workers.stream().map(w -> names.contains(w) ? w : w.toLowerCase(Locale.ROOT)).toList();
         }
+        if (protocol != 1 && protocol != 2) {
+            System.err.println("conduct: --protocol must be 1 or 2, got " + protocol);
+            return Optional.empty();
+        }
         if (phaseTimeout != null && phaseTimeout < 1) {
             System.err.println("conduct: --phase-timeout must be at least 1 second, got " + phaseTimeout);
             return Optional.empty();
@@ -204,51 +222,77 @@ public final class ConductCommand implements Callable<Integer> {
         Optional<Path> out = output != null ? Optional.of(output) : plan.output();
         Conductor.Options options = new Conductor.Options(n, selected, chosen,
                 Optional.ofNullable(phaseTimeout).map(Duration::ofSeconds),
-                Optional.ofNullable(maxMessageSize).or(plan::maxMessageSize), Duration.ofSeconds(5));
+                Optional.ofNullable(maxMessageSize).or(plan::maxMessageSize), Duration.ofSeconds(5))
+                .withMaxProtocol(protocol);
+        if (tokenFile != null) {
+            try {
+                options = options.withToken(dev.conductor.wire.Auth.readToken(tokenFile));
+            } catch (IOException e) {
+                System.err.println("conduct: " + e.getMessage());
+                return Optional.empty();
+            }
+        }
         return Optional.of(new Usage(fmt, out, options));
     }
 
-    private int conduct(TestPlan plan, Usage u) {
+    private int conduct(TestPlan plan, Usage u, Runnable killLocalPlayers) {
         boolean json = u.format().equals("json");
         // Live text on stdout unless stdout carries the JSON report itself.
         boolean liveOnStdout = !(json && u.output().isEmpty());
         Verbosity verbosity = verbose ? Verbosity.VERBOSE : quiet ? Verbosity.QUIET : Verbosity.NORMAL;
+        String runId = RUN_ID.format(java.time.LocalDateTime.now()) + "-"
+                + Integer.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextInt(0x1000, 0x10000));
+        Path runDir = resultsRoot.resolve(runId);
+        EventJsonl jsonl;
+        try {
+            jsonl = new EventJsonl(runDir.resolve("events.jsonl"));
+        } catch (IOException e) {
+            System.err.println("conduct: cannot create the results folder " + runDir + ": " + e.getMessage()
+                    + " (choose another with --results DIR)");
+            return Conductor.EXIT_USAGE;
+        }
         List<EventSink> sinks = new ArrayList<>();
+        sinks.add(jsonl);
         if (liveOnStdout) {
             sinks.add(new TextReport(System.out, verbosity));
         } else if (System.console() != null) {
             sinks.add(progress());
         }
         ByteArrayOutputStream textCopy = new ByteArrayOutputStream();
-        if (!json && u.output().isPresent()) {
-            sinks.add(new TextReport(new PrintStream(textCopy, true, StandardCharsets.UTF_8), verbosity));
-        }
+        sinks.add(new TextReport(new PrintStream(textCopy, true, StandardCharsets.UTF_8), Verbosity.NORMAL));
         EventLog log = new EventLog(sinks);
-        Conductor conductor = new Conductor(plan, u.options(), log);
-        CountDownLatch done = new CountDownLatch(1);
-        Thread hook = new Thread(() -> {
-            System.err.println("\nconduct: interrupted: stopping after this phase, then running Reset and writing the report...");
-            conductor.interrupt();
-            try {
-                done.await(120, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, "conduct-interrupt");
-        Runtime.getRuntime().addShutdownHook(hook);
         int code;
-        try {
-            code = conductor.run();
-            code = Math.max(code, writeReport(u, json, log, textCopy));
-        } finally {
-            done.countDown();
+        try (jsonl; Transcripts transcripts = Transcripts.in(runDir)) {
+            Conductor conductor = new Conductor(plan, u.options(), log, transcripts);
+            CountDownLatch done = new CountDownLatch(1);
+            Interrupts interrupts = Interrupts.install(conductor, done, killLocalPlayers);
+            try {
+                code = conductor.run();
+            } finally {
+                done.countDown();
+                interrupts.uninstall();
+            }
         }
-        try {
-            Runtime.getRuntime().removeShutdownHook(hook);
-        } catch (IllegalStateException e) {
-            // Already shutting down: the hook is running and will see 'done'.
-        }
+        code = Math.max(code, saveRunFolder(runDir, log, textCopy));
+        code = Math.max(code, writeReport(u, json, log, textCopy));
+        System.err.println("conduct: event log, transcripts and reports in " + runDir);
         return code;
+    }
+
+    private static final java.time.format.DateTimeFormatter RUN_ID =
+            java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss");
+
+    /** report.json and report.txt beside the event log, whatever was asked on the command line. */
+    private static int saveRunFolder(Path runDir, EventLog log, ByteArrayOutputStream textCopy) {
+        try {
+            Files.writeString(runDir.resolve("report.json"), Json.MAPPER.writer().with(SerializationFeature.INDENT_OUTPUT)
+                    .writeValueAsString(JsonReport.render(log.events())) + "\n");
+            Files.write(runDir.resolve("report.txt"), textCopy.toByteArray());
+            return 0;
+        } catch (IOException e) {
+            System.err.println("conduct: cannot write the reports into " + runDir + ": " + e.getMessage());
+            return Conductor.EXIT_USAGE;
+        }
     }
 
     private int writeReport(Usage u, boolean json, EventLog log, ByteArrayOutputStream textCopy) {

@@ -47,6 +47,10 @@ public final class PlayerCommand implements Callable<Integer> {
             description = "largest message accepted, in MB (default: the worker file's, else 10)")
     Long maxMessageSize;
 
+    @Option(names = "--token-file", paramLabel = "FILE",
+            description = "shared secret: only conductors that prove they hold it may run anything (v1 is then refused)")
+    Path tokenFile;
+
     @Parameters(paramLabel = "config.cfg", description = "the worker file ([Coordinator] player, cmdport)")
     Path config;
 
@@ -81,9 +85,18 @@ public final class PlayerCommand implements Callable<Integer> {
         long limit = maxMessageSize != null ? maxMessageSize
                 : worker.coordinator().maxMessageSize().isPresent() ? worker.coordinator().maxMessageSize().getAsLong()
                 : Frames.DEFAULT_LIMIT;
+        Player.Options options = Player.Options.of(address, name).withMaxMessageSize(limit);
+        if (tokenFile != null) {
+            try {
+                options = options.withToken(dev.conductor.wire.Auth.readToken(tokenFile));
+            } catch (IOException e) {
+                System.err.println("player: " + e.getMessage());
+                return 2;
+            }
+        }
         Player player;
         try {
-            player = Player.start(Player.Options.of(address, name).withMaxMessageSize(limit));
+            player = Player.start(options);
         } catch (IOException e) {
             System.err.println("player: " + e.getMessage());
             return 2;
@@ -94,13 +107,14 @@ public final class PlayerCommand implements Callable<Integer> {
             stopped.countDown();
         }, "player-shutdown"));
         InetSocketAddress at = player.address();
-        if (!at.getAddress().isLoopbackAddress()) {
+        if (!at.getAddress().isLoopbackAddress() && tokenFile == null) {
             System.err.println("player: WARNING: listening on " + at.getAddress().getHostAddress()
                     + " without authentication: anyone who can reach this port can run commands as "
                     + System.getProperty("user.name") + ". Use on private lab networks only.");
         }
         System.err.println("player " + name + ": listening on " + at.getAddress().getHostAddress() + ":" + at.getPort()
-                + " (protocol v1, max message " + limit + " bytes)");
+                + " (protocols v1 and v2" + (tokenFile != null ? ", token required: v2 only" : "")
+                + ", max message " + limit + " bytes)");
         try {
             stopped.await();
         } catch (InterruptedException e) {

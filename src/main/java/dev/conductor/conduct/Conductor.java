@@ -1,17 +1,22 @@
 package dev.conductor.conduct;
 
+import dev.conductor.clock.PreciseClock;
 import dev.conductor.events.Event;
 import dev.conductor.events.EventSink;
+import dev.conductor.plan.OnFailure;
 import dev.conductor.plan.Phase;
 import dev.conductor.plan.Step;
 import dev.conductor.plan.TestPlan;
 import dev.conductor.plan.Worker;
 import dev.conductor.wire.Frames;
 import dev.conductor.wire.PhaseOrder;
-import dev.conductor.wire.StepResult;
-import dev.conductor.wire.StepResult.Status;
 
 import java.io.IOException;
+import java.net.ConnectException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -22,12 +27,13 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Drives every worker of a plan through its trials and phases over protocol v1, concurrently,
- * and tells an {@link EventSink} everything that happens. Never waits without a deadline: a
- * player that cannot be reached or goes silent is reported by name, the others go on, and the
- * Reset phase is still attempted.
+ * Drives every worker of a plan through its trials and phases, concurrently, and tells an
+ * {@link EventSink} everything that happens. Speaks v2 to players that can, v1 to the others.
+ * Never waits without a deadline: a player that cannot be reached or goes silent is reported by
+ * name, the others go on, and the Reset phase is still attempted.
  */
 public final class Conductor {
     /** Exit codes of a run, as documented in the README. */
@@ -47,34 +53,71 @@ public final class Conductor {
      * @param phaseDeadline  one deadline for every phase, instead of the one derived from its steps
      * @param maxMessageSize frame limit in bytes, overriding the config's
      * @param ioDeadline     limit for connecting to a player and for each message exchange
+     * @param maxProtocol    2 to offer v2 first (falling back to v1 per player), 1 for v1 only
+     * @param token          shared secret: players must prove they know it, and so must we
      */
     public record Options(int trials, List<Phase> phases, List<String> workers, Optional<Duration> phaseDeadline,
-                          Optional<Long> maxMessageSize, Duration ioDeadline) {
+                          Optional<Long> maxMessageSize, Duration ioDeadline, int maxProtocol, Optional<byte[]> token) {
         public Options {
             phases = List.copyOf(phases);
             workers = List.copyOf(workers);
+        }
+
+        public Options(int trials, List<Phase> phases, List<String> workers, Optional<Duration> phaseDeadline,
+                       Optional<Long> maxMessageSize, Duration ioDeadline) {
+            this(trials, phases, workers, phaseDeadline, maxMessageSize, ioDeadline, 2, Optional.empty());
         }
 
         public static Options defaults(TestPlan plan) {
             return new Options(plan.trials(), List.of(Phase.values()), List.of(), Optional.empty(), Optional.empty(),
                     Duration.ofSeconds(5));
         }
+
+        public Options withMaxProtocol(int version) {
+            return new Options(trials, phases, workers, phaseDeadline, maxMessageSize, ioDeadline, version, token);
+        }
+
+        public Options withToken(byte[] secret) {
+            return new Options(trials, phases, workers, phaseDeadline, maxMessageSize, ioDeadline, maxProtocol,
+                    Optional.of(secret.clone()));
+        }
     }
 
     private final TestPlan plan;
     private final Options options;
     private final EventSink events;
+    private final Transcripts transcripts;
+    private final PreciseClock clock = new PreciseClock();
     private final AtomicBoolean interrupted = new AtomicBoolean();
+    /** Reset is never aborted: it is where users clean up. */
+    private volatile Phase currentPhase;
+    private final AtomicInteger phaseIds = new AtomicInteger();
+    private final List<WorkerRun> runs = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public Conductor(TestPlan plan, Options options, EventSink events) {
+        this(plan, options, events, Transcripts.none());
+    }
+
+    public Conductor(TestPlan plan, Options options, EventSink events, Transcripts transcripts) {
         this.plan = plan;
         this.options = options;
         this.events = events;
+        this.transcripts = transcripts;
     }
 
-    /** Asks the run to stop after the phase under way; Reset still runs. Safe from any thread. */
+    /**
+     * Stops the run after the phase under way, which v2 players abort at once (their running
+     * step is killed); Reset still runs. Safe from any thread, e.g. a signal handler.
+     */
     public void interrupt() {
-        interrupted.set(true);
+        if (interrupted.compareAndSet(false, true) && currentPhase != Phase.RESET) {
+            for (WorkerRun r : runs) {
+                WorkerLink l = r.link;
+                if (l != null && !l.broken()) {
+                    l.abort("interrupted by the user");
+                }
+            }
+        }
     }
 
     /** The phase deadline: the override, or the sum of the foreground steps' limits plus slack. */
@@ -91,7 +134,7 @@ public final class Conductor {
         return sum;
     }
 
-    /** Runs the plan; returns the exit code. Every port it opened is closed on return. */
+    /** Runs the plan; returns the exit code. Every connection and port it opened is closed on return. */
     public int run() {
         List<Worker> selected = plan.workers().stream()
                 .filter(w -> options.workers().isEmpty() || options.workers().contains(w.name()))
@@ -99,39 +142,33 @@ public final class Conductor {
         events.accept(new Event.RunStarted(Instant.now(), plan.testFile().toString(), options.trials(), options.phases(),
                 selected.stream().map(w -> new Event.WorkerInfo(w.name(), w.coordinator().player(),
                         w.coordinator().cmdport())).toList()));
-        List<WorkerRun> runs = new ArrayList<>();
         boolean anyLost = false;
         boolean anyFailed = false;
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             for (Worker w : selected) {
-                long limit = options.maxMessageSize()
-                        .orElse(w.coordinator().maxMessageSize().isPresent() ? w.coordinator().maxMessageSize().getAsLong()
-                                : plan.maxMessageSize().orElse(Frames.DEFAULT_LIMIT));
-                try {
-                    runs.add(new WorkerRun(w, limit));
-                } catch (IOException e) {
-                    // Our own port cannot be bound: nothing for this worker can work.
-                    events.accept(new Event.WorkerLost(Instant.now(), 0, options.phases().getFirst(), w.name(), e.getMessage()));
-                    anyLost = true;
-                }
+                runs.add(new WorkerRun(w, limitFor(w)));
             }
             for (int trial = 1; trial <= options.trials(); trial++) {
                 events.accept(new Event.TrialStarted(Instant.now(), trial));
+                // A player lost in an earlier trial may be back (restarted): try it again.
+                runs.forEach(r -> r.lost = false);
                 for (Phase phase : options.phases()) {
                     if (interrupted.get() && phase != Phase.RESET) {
                         continue;
                     }
-                    PhaseOutcome o = runPhase(pool, trial, phase, runs);
+                    PhaseOutcome o = runPhase(pool, trial, phase);
                     anyLost |= o.lost;
                     anyFailed |= o.failed;
                 }
                 events.accept(new Event.TrialFinished(Instant.now(), trial));
+                transcripts.flush();
                 if (interrupted.get()) {
                     break;
                 }
             }
         } finally {
             runs.forEach(WorkerRun::close);
+            transcripts.flush();
         }
         int code = interrupted.get() ? EXIT_INTERRUPTED
                 : anyLost ? EXIT_PLAYER_LOST : anyFailed ? EXIT_STEP_FAILED : EXIT_OK;
@@ -139,27 +176,36 @@ public final class Conductor {
         return code;
     }
 
+    private long limitFor(Worker w) {
+        return options.maxMessageSize()
+                .orElse(w.coordinator().maxMessageSize().isPresent() ? w.coordinator().maxMessageSize().getAsLong()
+                        : plan.maxMessageSize().orElse(Frames.DEFAULT_LIMIT));
+    }
+
     private record PhaseOutcome(boolean failed, boolean lost) {
     }
 
-    private PhaseOutcome runPhase(ExecutorService pool, int trial, Phase phase, List<WorkerRun> runs) {
+    private PhaseOutcome runPhase(ExecutorService pool, int trial, Phase phase) {
         // A lost player is still asked to Reset: that is where users clean up.
         List<WorkerRun> active = runs.stream().filter(r -> !r.lost || phase == Phase.RESET).toList();
         if (active.isEmpty()) {
             return new PhaseOutcome(false, false);
         }
+        currentPhase = phase;
         events.accept(new Event.PhaseStarted(Instant.now(), trial, phase, active.stream().map(r -> r.worker.name()).toList()));
         boolean lost = false;
+        Duration stepDeadline = options.ioDeadline().multipliedBy(3).plus(V2Link.SILENCE);
 
-        // 1. Download the phase to every player at once.
-        List<Future<Optional<String>>> downloads = new ArrayList<>();
+        // 1. Make sure every player has a link, and send it the phase: all players at once.
+        int phaseId = phaseIds.incrementAndGet();
+        List<Future<Optional<String>>> sending = new ArrayList<>();
         for (WorkerRun r : active) {
-            downloads.add(pool.submit(() -> r.download(order(trial, phase, r.worker))));
+            sending.add(pool.submit(() -> r.prepare(phaseId, order(trial, phase, r.worker))));
         }
         List<WorkerRun> ready = new ArrayList<>();
         for (int i = 0; i < active.size(); i++) {
-            Optional<String> problem = join(downloads.get(i), options.ioDeadline().multipliedBy(3),
-                    "sending the " + phase.key() + " phase to " + active.get(i).link.describe());
+            Optional<String> problem = await(sending.get(i), stepDeadline,
+                    () -> "sending the " + phase.key() + " phase did not end within " + stepDeadline.toSeconds() + " s");
             if (problem.isEmpty()) {
                 ready.add(active.get(i));
             } else {
@@ -167,56 +213,64 @@ public final class Conductor {
             }
         }
 
-        // 2. Open every run connection, then write all the runs back to back.
-        List<Future<Optional<V1Link.Armed>>> arming = new ArrayList<>();
+        // 2. Arm every start (v1 opens its run connections here), then release them back to back.
+        List<Future<Optional<WorkerLink.Starter>>> arming = new ArrayList<>();
         for (WorkerRun r : ready) {
-            arming.add(pool.submit(() -> r.arm(trial, phase)));
+            arming.add(pool.submit(() -> Optional.of(r.link.arm(phaseId))));
         }
-        List<WorkerRun> started = new ArrayList<>();
-        List<V1Link.Armed> armed = new ArrayList<>();
+        List<WorkerRun> armed = new ArrayList<>();
+        List<WorkerLink.Starter> starters = new ArrayList<>();
         for (int i = 0; i < ready.size(); i++) {
-            Optional<V1Link.Armed> a = joinValue(arming.get(i), options.ioDeadline().multipliedBy(3));
-            if (a.isPresent()) {
-                armed.add(a.get());
-                started.add(ready.get(i));
+            WorkerRun r = ready.get(i);
+            Optional<WorkerLink.Starter> s = awaitValue(arming.get(i), stepDeadline);
+            if (s.isPresent()) {
+                armed.add(r);
+                starters.add(s.get());
             } else {
-                lost |= markLost(trial, phase, ready.get(i), ready.get(i).armProblem);
+                lost |= markLost(trial, phase, r, r.link.describe() + ": could not be made ready to start "
+                        + phase.key() + " of trial " + trial);
             }
         }
-        for (WorkerRun r : started) {
-            r.results.queue().clear(); // late results of an earlier, timed-out phase are not this phase's
-        }
+        long maxRtt = armed.stream().mapToLong(r -> Math.max(0, r.link.rttMicros())).max().orElse(0);
+        // Far enough ahead that every run message is on its way before the instant comes.
+        long startAt = clock.micros() + 2_000 + 2 * maxRtt + 60L * armed.size();
         List<WorkerRun> running = new ArrayList<>();
         for (int i = 0; i < armed.size(); i++) {
-            try (V1Link.Armed a = armed.get(i)) {
-                a.fire();
-                running.add(started.get(i));
+            try (WorkerLink.Starter s = starters.get(i)) {
+                s.go(startAt);
+                running.add(armed.get(i));
             } catch (LinkException e) {
-                lost |= markLost(trial, phase, started.get(i), e.getMessage());
+                lost |= markLost(trial, phase, armed.get(i), e.getMessage());
             }
         }
         Instant sent = Instant.now();
+        events.accept(new Event.PhaseReleased(sent, trial, phase, PreciseClock.toInstant(startAt)));
         for (WorkerRun r : running) {
             events.accept(new Event.WorkerStarted(sent, trial, phase, r.worker.name()));
         }
+        if (interrupted.get() && phase != Phase.RESET) {
+            running.forEach(r -> r.link.abort("interrupted by the user"));
+        }
 
-        // 3. Collect every worker's results, each against its own deadline.
-        List<Future<Optional<Collected>>> collecting = new ArrayList<>();
+        // 3. Collect every worker's results and events, each against its own deadline.
+        List<Future<Optional<WorkerLink.Collected>>> collecting = new ArrayList<>();
         for (WorkerRun r : running) {
-            collecting.add(pool.submit(() -> Optional.of(r.collect(trial, phase))));
+            long deadline = System.nanoTime() + deadline(r.worker, phase, options.phaseDeadline()).toNanos();
+            collecting.add(pool.submit(() -> Optional.of(r.link.collect(phaseId, trial, phase, r.worker.steps(phase),
+                    deadline, r.reporter))));
         }
         boolean failed = false;
         for (int i = 0; i < running.size(); i++) {
             WorkerRun r = running.get(i);
             Duration limit = deadline(r.worker, phase, options.phaseDeadline()).plusSeconds(5);
-            Optional<Collected> c = joinValue(collecting.get(i), limit);
+            Optional<WorkerLink.Collected> c = awaitValue(collecting.get(i), limit);
             if (c.isEmpty()) {
                 lost |= markLost(trial, phase, r, "collecting results did not end within " + limit.toSeconds() + " s");
                 continue;
             }
-            failed |= c.get().failed;
-            if (c.get().lostReason != null) {
-                lost |= markLost(trial, phase, r, c.get().lostReason);
+            failed |= c.get().failed();
+            if (c.get().lostReason() != null) {
+                lost |= markLost(trial, phase, r, c.get().lostReason());
             }
         }
         events.accept(new Event.PhaseFinished(Instant.now(), trial, phase));
@@ -225,6 +279,11 @@ public final class Conductor {
 
     private boolean markLost(int trial, Phase phase, WorkerRun r, String reason) {
         r.lost = true;
+        if (r.link != null && (r.link.broken() || r.link.protocol() == 2)) {
+            // A v2 player that missed a deadline may be stuck: start afresh next time.
+            r.link.close();
+            r.link = null;
+        }
         events.accept(new Event.WorkerLost(Instant.now(), trial, phase, r.worker.name(), reason));
         return true;
     }
@@ -238,21 +297,22 @@ public final class Conductor {
         }
         return new PhaseOrder(worker.coordinator().conductor(), worker.coordinator().resultsport(), specs,
                 Optional.of(trial), Optional.of(phase.key()), Optional.of(worker.name()),
-                plan.onFailure() == dev.conductor.plan.OnFailure.CONTINUE);
+                plan.onFailure() == OnFailure.CONTINUE);
     }
 
-    private static Optional<String> join(Future<Optional<String>> f, Duration limit, String what) {
+    private static Optional<String> await(Future<Optional<String>> f, Duration limit,
+                                          java.util.function.Supplier<String> onTimeout) {
         try {
             return f.get(limit.toMillis(), TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.TimeoutException e) {
             f.cancel(true);
-            return Optional.of(what + " did not end within " + limit.toSeconds() + " s");
+            return Optional.of(onTimeout.get());
         } catch (Exception e) {
-            return Optional.of(what + " failed: " + e);
+            return Optional.of("failed: " + e);
         }
     }
 
-    private static <T> Optional<T> joinValue(Future<Optional<T>> f, Duration limit) {
+    private static <T> Optional<T> awaitValue(Future<Optional<T>> f, Duration limit) {
         try {
             return f.get(limit.toMillis(), TimeUnit.MILLISECONDS);
         } catch (Exception e) {
@@ -261,127 +321,111 @@ public final class Conductor {
         }
     }
 
-    private record Collected(boolean failed, String lostReason) {
-    }
-
-    /** One worker's link, result port and state over the whole run. */
+    /** One worker over the whole run: its current link (re-opened when lost) and state. */
     private final class WorkerRun implements AutoCloseable {
         final Worker worker;
-        final V1Link link;
-        final ResultPort results;
+        final long maxMessageSize;
+        final Reporter reporter;
+        volatile WorkerLink link;
         volatile boolean lost;
-        volatile String armProblem = "";
+        /** Bound on the first fallback to v1 and kept: its port is the worker's for the run. */
+        private ResultPort resultPort;
 
-        WorkerRun(Worker worker, long maxMessageSize) throws IOException {
+        WorkerRun(Worker worker, long maxMessageSize) {
             this.worker = worker;
-            var c = worker.coordinator();
-            this.link = new V1Link(worker.name(), c.player(), c.cmdport(), maxMessageSize, options.ioDeadline());
-            // Bound before any run is sent, so a fast player is never refused.
-            this.results = new ResultPort(worker.name(), c.conductor(), c.resultsport(), maxMessageSize, options.ioDeadline());
+            this.maxMessageSize = maxMessageSize;
+            this.reporter = new Reporter(events, transcripts, worker.name());
         }
 
-        Optional<String> download(PhaseOrder order) {
+        /** Opens a link if there is none, then sends the phase. Empty when all went well. */
+        Optional<String> prepare(int phaseId, PhaseOrder order) {
             try {
-                link.download(order);
+                if (link == null || link.broken()) {
+                    if (link != null) {
+                        link.close();
+                    }
+                    link = open();
+                }
+                link.send(phaseId, order);
                 return Optional.empty();
             } catch (LinkException e) {
                 return Optional.of(e.getMessage());
             }
         }
 
-        Optional<V1Link.Armed> arm(int trial, Phase phase) {
+        private WorkerLink open() throws LinkException {
+            var c = worker.coordinator();
+            String address = c.player() + ":" + c.cmdport();
+            V1Link v1 = new V1Link(worker.name(), c.player(), c.cmdport(), maxMessageSize, options.ioDeadline());
+            WorkerLink opened;
+            if (options.maxProtocol() >= 2) {
+                Socket socket = connect(v1.describe(), c.player(), c.cmdport());
+                try {
+                    V2Link v2 = V2Link.open(worker.name(), address, socket, maxMessageSize, options.ioDeadline(),
+                            options.token(), clock);
+                    events.accept(new Event.LinkOpened(Instant.now(), worker.name(), address, 2, v2.playerVersion(),
+                            v2.offsetMicros(), v2.rttMicros()));
+                    return v2;
+                } catch (V2Link.NotV2 e) {
+                    if (options.token().isPresent()) {
+                        throw new LinkException(v1.describe() + " speaks only protocol v1, which has no authentication;"
+                                + " refusing to use it while a token is set");
+                    }
+                    // A reference player: speak v1 to it alone.
+                }
+            }
+            if (resultPort == null) {
+                try {
+                    resultPort = new ResultPort(worker.name(), c.conductor(), c.resultsport(), maxMessageSize,
+                            options.ioDeadline());
+                } catch (IOException e) {
+                    throw new LinkException(e.getMessage());
+                }
+            }
+            opened = new V1WorkerLink(v1, resultPort, c.conductor());
+            events.accept(new Event.LinkOpened(Instant.now(), worker.name(), address, 1, "reference or v1", 0, -1));
+            return opened;
+        }
+
+        private Socket connect(String who, String host, int port) throws LinkException {
+            Socket s = new Socket();
+            int ms = (int) options.ioDeadline().toMillis();
             try {
-                return Optional.of(link.arm());
-            } catch (LinkException e) {
-                armProblem = e.getMessage() + " (while starting " + phase.key() + " of trial " + trial + ")";
-                return Optional.empty();
+                s.setTcpNoDelay(true);
+                s.connect(new InetSocketAddress(host, port), ms);
+                return s;
+            } catch (ConnectException e) {
+                closeQuietly(s);
+                throw new LinkException("cannot reach " + who + ": connection refused (is the player running there?)");
+            } catch (SocketTimeoutException e) {
+                closeQuietly(s);
+                throw new LinkException("cannot reach " + who + ": no answer to connect within "
+                        + options.ioDeadline().toSeconds() + " s (host down or port filtered?)");
+            } catch (UnknownHostException e) {
+                closeQuietly(s);
+                throw new LinkException("cannot reach " + who + ": unknown host '" + host + "'");
+            } catch (IOException e) {
+                closeQuietly(s);
+                throw new LinkException("cannot reach " + who + ": " + e.getMessage());
             }
-        }
-
-        Collected collect(int trial, Phase phase) throws InterruptedException {
-            List<Step> steps = worker.steps(phase);
-            Duration limit = deadline(worker, phase, options.phaseDeadline());
-            long deadline = System.nanoTime() + limit.toNanos();
-            boolean failed = false;
-            boolean[] reported = new boolean[steps.size()];
-            int next = 0;
-            List<String> oddities = new ArrayList<>();
-            while (true) {
-                long left = deadline - System.nanoTime();
-                ResultPort.Incoming in = left > 0 ? results.queue().poll(left, TimeUnit.NANOSECONDS) : null;
-                if (in == null) {
-                    return new Collected(failed, missing(phase, steps, reported, limit, oddities));
-                }
-                if (in instanceof ResultPort.Incoming.Garbage g) {
-                    oddities.add(g.what() + " from " + g.from());
-                    continue;
-                }
-                StepResult r = ((ResultPort.Incoming.Result) in).result();
-                if (r.phaseDone()) {
-                    events.accept(new Event.WorkerFinished(Instant.now(), trial, phase, worker.name()));
-                    return new Collected(failed, null);
-                }
-                int index = r.details().map(StepResult.Details::index).orElse(next);
-                if (index < 0 || index >= steps.size() || reported[index]) {
-                    oddities.add("an unexpected result for step " + (index + 1) + ": code " + r.code());
-                    continue;
-                }
-                reported[index] = true;
-                next = index + 1;
-                Step.Command step = (Step.Command) steps.get(index);
-                Event.StepFinished e = stepFinished(trial, phase, index, step, r);
-                failed |= e.failed();
-                events.accept(e);
-            }
-        }
-
-        private String missing(Phase phase, List<Step> steps, boolean[] reported, Duration limit, List<String> oddities) {
-            int got = 0;
-            int firstMissing = -1;
-            for (int i = 0; i < reported.length; i++) {
-                if (reported[i]) {
-                    got++;
-                } else if (firstMissing < 0) {
-                    firstMissing = i;
-                }
-            }
-            StringBuilder b = new StringBuilder(link.describe()).append(" went silent: ");
-            if (firstMissing >= 0) {
-                Step.Command s = (Step.Command) steps.get(firstMissing);
-                b.append("no result for step ").append(firstMissing + 1).append(" '").append(s.key()).append("' (")
-                        .append(s.command()).append(") ");
-            } else {
-                b.append("no 'phases complete' ");
-            }
-            b.append("within the ").append(phase.key()).append(" phase's deadline of ").append(limit.toSeconds())
-                    .append(" s; ").append(got).append(" of ").append(steps.size()).append(" results arrived");
-            if (!oddities.isEmpty()) {
-                b.append("; also received ").append(String.join("; ", oddities));
-            }
-            return b.toString();
-        }
-
-        private Event.StepFinished stepFinished(int trial, Phase phase, int index, Step.Command step, StepResult r) {
-            Optional<StepResult.Details> d = r.details();
-            Status status = d.map(StepResult.Details::status).orElseGet(() -> statusOfReference(step, r));
-            return new Event.StepFinished(Instant.now(), trial, phase, worker.name(), index, step.key(), step.command(),
-                    step.mode(), status, r.code(), r.message(), d.map(StepResult.Details::startedAt),
-                    d.map(StepResult.Details::duration),
-                    d.map(StepResult.Details::stdout).orElse(r.code() == 0 ? r.message() : ""),
-                    d.map(StepResult.Details::stderr).orElse(""));
         }
 
         @Override
         public void close() {
-            results.close();
+            if (link != null) {
+                link.close();
+            }
+            if (resultPort != null) {
+                resultPort.close();
+            }
         }
     }
 
-    /** A reference player sends only code and message; this is what they mean. */
-    private static Status statusOfReference(Step.Command step, StepResult r) {
-        if (r.code() == 0) {
-            return step.spawn() ? Status.SPAWNED : Status.OK;
+    private static void closeQuietly(Socket s) {
+        try {
+            s.close();
+        } catch (IOException ignored) {
+            // Already failing; the first error is the one to report.
         }
-        return r.message().startsWith("Command timed out") ? Status.TIMEOUT : Status.FAILED;
     }
 }

@@ -37,6 +37,42 @@ public sealed interface Event {
         }
     }
 
+    /**
+     * A link to a worker's player is up.
+     *
+     * @param protocol     1 or 2
+     * @param offsetMicros player clock minus conductor clock (v2; 0 for v1, not measured)
+     * @param rttMicros    best round trip of the clock probes (v2; -1 for v1)
+     */
+    record LinkOpened(Instant at, String worker, String address, int protocol, String playerVersion,
+                      long offsetMicros, long rttMicros) implements Event {
+    }
+
+    /**
+     * Every player was told to start the phase at {@code startAt} (conductor clock).
+     */
+    record PhaseReleased(Instant at, int trial, Phase phase, Instant startAt) implements Event {
+    }
+
+    /** A step began, at {@code startedAt} on the conductor's clock (the player's, corrected by its offset). */
+    record StepStarted(Instant at, int trial, Phase phase, String worker, int index, Instant startedAt) implements Event {
+    }
+
+    /**
+     * A chunk of a step's output, stored at {@code offset} in {@code file} (relative to the run
+     * folder). {@code data} is handed to live listeners and dropped from the kept log.
+     */
+    record Output(Instant at, int trial, Phase phase, String worker, int index, String stream, String file,
+                  long offset, int length, byte[] data) implements Event {
+        public Output withoutData() {
+            return new Output(at, trial, phase, worker, index, stream, file, offset, length, null);
+        }
+    }
+
+    /** A spawned step's process ended with {@code code}. */
+    record SpawnExited(Instant at, int trial, Phase phase, String worker, int index, int code) implements Event {
+    }
+
     /** The phase was sent to the worker's player and {@code run} went out. */
     record WorkerStarted(Instant at, int trial, Phase phase, String worker) implements Event {
     }
@@ -53,7 +89,7 @@ public sealed interface Event {
                         Step.Mode mode, Status status, int code, String message, Optional<Instant> startedAt,
                         Optional<Duration> duration, String stdout, String stderr) implements Event {
         public boolean failed() {
-            return status == Status.FAILED || status == Status.TIMEOUT;
+            return status == Status.FAILED || status == Status.TIMEOUT || status == Status.KILLED;
         }
     }
 

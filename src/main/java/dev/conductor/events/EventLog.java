@@ -17,7 +17,8 @@ public final class EventLog implements EventSink {
 
     @Override
     public synchronized void accept(Event event) {
-        events.add(event);
+        // Output bytes live in the transcripts; keeping them here too would hold every byte in memory.
+        events.add(event instanceof Event.Output o ? o.withoutData() : event);
         for (EventSink l : listeners) {
             l.accept(event);
         }

@@ -6,6 +6,7 @@ import dev.conductor.wire.PhaseOrder;
 import dev.conductor.wire.ProtocolException;
 import dev.conductor.wire.StepResult;
 import dev.conductor.wire.V1;
+import dev.conductor.wire.V2;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,15 +47,32 @@ public final class Player implements AutoCloseable {
      * @param workDir        where steps run
      */
     public record Options(InetSocketAddress bind, String name, long maxMessageSize, Duration readDeadline,
-                          Path workDir) {
+                          Path workDir, Optional<byte[]> token, Optional<javax.net.ssl.SSLContext> tls) {
+        public Options(InetSocketAddress bind, String name, long maxMessageSize, Duration readDeadline, Path workDir) {
+            this(bind, name, maxMessageSize, readDeadline, workDir, Optional.empty(), Optional.empty());
+        }
+
         public static Options of(InetSocketAddress bind, String name) {
             return new Options(bind, name, Frames.DEFAULT_LIMIT, Duration.ofSeconds(10), Path.of("").toAbsolutePath());
         }
 
         public Options withMaxMessageSize(long bytes) {
-            return new Options(bind, name, bytes, readDeadline, workDir);
+            return new Options(bind, name, bytes, readDeadline, workDir, token, tls);
+        }
+
+        /** Only conductors that know this shared secret may run anything (v1 is then refused). */
+        public Options withToken(byte[] secret) {
+            return new Options(bind, name, maxMessageSize, readDeadline, workDir, Optional.of(secret.clone()), tls);
+        }
+
+        /** Accept v2 over TLS (the first byte tells TLS from plain frames on the same port). */
+        public Options withTls(javax.net.ssl.SSLContext context) {
+            return new Options(bind, name, maxMessageSize, readDeadline, workDir, token, Optional.of(context));
         }
     }
+
+    /** The player's version, sent in v2's {@code welcome}. */
+    public static final String VERSION = "0.1.0";
 
     private final Options options;
     private final ServerSocket server;
@@ -68,6 +86,8 @@ public final class Player implements AutoCloseable {
     private final Set<Long> groups = new HashSet<>();
     private volatile boolean closed;
     private final Thread acceptor;
+    private final dev.conductor.clock.PreciseClock clock = new dev.conductor.clock.PreciseClock();
+    private final Set<V2Session> sessions = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private Player(Options options, ServerSocket server) {
         this.options = options;
@@ -78,7 +98,7 @@ public final class Player implements AutoCloseable {
             synchronized (lock) {
                 groups.add(pgid);
             }
-        });
+        }, clock);
         this.acceptor = Thread.ofPlatform().name("player-accept-" + options.name()).daemon().unstarted(this::acceptLoop);
     }
 
@@ -139,6 +159,15 @@ public final class Player implements AutoCloseable {
             if (body == null) {
                 return;
             }
+            if (V2.versionOf(body) == V2.VERSION) {
+                serveV2(socket, peer, body);
+                return;
+            }
+            if (options.token().isPresent()) {
+                log.warn("{}: refused a v1 message: this player requires an authenticated v2 conductor", peer);
+                Frames.write(out, V1.result(V1.ERROR, "this player requires authentication: use a v2 conductor with the shared token"));
+                return;
+            }
             byte[] reply = handle(peer, body);
             if (reply != null) {
                 Frames.write(out, reply);
@@ -150,6 +179,51 @@ public final class Player implements AutoCloseable {
         } catch (IOException e) {
             log.debug("{}: {}", peer, e.getMessage());
         }
+    }
+
+    private void serveV2(Socket socket, String peer, byte[] first) throws IOException {
+        V2.Message hello;
+        try {
+            hello = V2.decode(first);
+        } catch (ProtocolException e) {
+            Frames.write(socket.getOutputStream(), V2.encode(V2.ERROR, errorData(e.getMessage())));
+            return;
+        }
+        if (!V2.HELLO.equals(hello.type())) {
+            // Outside a session a v2 message is answered as the reference answers it, so tools
+            // that probe players the old way see the same bytes.
+            log.warn("{}: a v2 '{}' outside a session (a v2 session begins with 'hello')", peer, hello.type());
+            Frames.write(socket.getOutputStream(), V1.result(V1.ERROR, "Unsupported protocol version: 2"));
+            return;
+        }
+        V2Session session = new V2Session(socket, peer, options, clock, new V2Session.Leftovers() {
+            @Override
+            public void adopt(Set<Long> adopted) {
+                synchronized (lock) {
+                    groups.addAll(adopted);
+                }
+            }
+
+            @Override
+            public void killAll(String why) {
+                killLeftovers(why);
+            }
+        });
+        sessions.add(session);
+        try {
+            if (!closed) {
+                log.info("{}: v2 session opened by {}", peer, hello.data().path("conductor").asText("?"));
+                session.serve(hello);
+            }
+        } finally {
+            sessions.remove(session);
+        }
+    }
+
+    private static com.fasterxml.jackson.databind.node.ObjectNode errorData(String message) {
+        var d = dev.conductor.wire.Json.object();
+        d.put("message", message);
+        return d;
     }
 
     /** Handles one message; the reply to send, or null for none (as {@code run} has none). */
@@ -235,7 +309,7 @@ public final class Player implements AutoCloseable {
         }
     }
 
-    private static StepResult skipped(int index, PhaseOrder.StepSpec step, String why) {
+    static StepResult skipped(int index, PhaseOrder.StepSpec step, String why) {
         return new StepResult(V1.ERROR, "skipped: " + why, Optional.of(new StepResult.Details(index,
                 StepResult.Status.SKIPPED, step.command(), java.time.Instant.now(), Duration.ZERO, "", "", 0, 0)));
     }
@@ -257,6 +331,16 @@ public final class Player implements AutoCloseable {
         }
     }
 
+    /**
+     * Kills every process the player's steps started, now, without waiting for anything: for a
+     * process that must exit at once (a second Ctrl-C) and still leave nothing behind.
+     */
+    public void killNow() {
+        closed = true;
+        sessions.forEach(V2Session::shutdown);
+        killLeftovers("the player is being stopped at once");
+    }
+
     @Override
     public void close() {
         if (closed) {
@@ -269,6 +353,7 @@ public final class Player implements AutoCloseable {
             log.debug("closing command port: {}", e.getMessage());
         }
         runner.shutdownNow();
+        sessions.forEach(V2Session::shutdown);
         connections.shutdownNow();
         killLeftovers("the player is shutting down");
         try {

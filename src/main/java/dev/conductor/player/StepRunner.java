@@ -30,34 +30,80 @@ final class StepRunner {
     /** After the shell exits, how long its output may still take to arrive (a background child may hold the pipe). */
     private static final Duration DRAIN_GRACE = Duration.ofSeconds(2);
 
+    /** What a caller may want to hear while a step runs; every method has a do-nothing default. */
+    interface Listener {
+        Listener NONE = new Listener() {
+        };
+
+        default void started(Instant at) {
+        }
+
+        /** A chunk of output: {@code stream} is 1 for stdout, 2 for stderr. Called from reader threads. */
+        default void output(int stream, byte[] buf, int off, int len) {
+        }
+
+        /** A spawned step's process ended. */
+        default void spawnExited(int code) {
+        }
+    }
+
     private final Path workDir;
     private final LongConsumer groupStarted;
+    private final dev.conductor.clock.PreciseClock clock;
+    /** The foreground step running now, so that {@link #abort()} can kill it. */
+    private volatile Process current;
+    private volatile boolean aborted;
 
     /**
      * @param groupStarted told the process group of every step started, so that whatever the
      *                     step leaves behind can be killed later
      */
-    StepRunner(Path workDir, LongConsumer groupStarted) {
+    StepRunner(Path workDir, LongConsumer groupStarted, dev.conductor.clock.PreciseClock clock) {
         this.workDir = workDir;
         this.groupStarted = groupStarted;
+        this.clock = clock;
+    }
+
+    /** Kills the foreground step running now, if any; it ends as KILLED. */
+    void abort() {
+        aborted = true;
+        Process p = current;
+        if (p != null) {
+            ProcessGroups.killTree(p);
+        }
+    }
+
+    /** Clears an earlier abort, for the next phase. */
+    void resetAbort() {
+        aborted = false;
     }
 
     StepResult run(int index, StepSpec step, Map<String, String> env) {
-        Instant started = Instant.now();
+        return run(index, step, env, Listener.NONE);
+    }
+
+    StepResult run(int index, StepSpec step, Map<String, String> env, Listener listener) {
+        Instant started = clock.now();
         long t0 = System.nanoTime();
+        listener.started(started);
         Started p;
         try {
-            p = start(step.command(), env);
+            p = start(step.command(), env, listener);
         } catch (IOException e) {
             String msg = "could not start /bin/sh for: " + step.command() + ": " + e.getMessage();
             return new StepResult(127, msg, Optional.of(new Details(index, Status.FAILED, step.command(),
                     started, Duration.ofNanos(System.nanoTime() - t0), "", "", 0, 0)));
         }
         if (step.spawn()) {
+            p.process.onExit().thenAccept(done -> listener.spawnExited(done.exitValue()));
             return new StepResult(V1.OK, "Spawned", Optional.of(new Details(index, Status.SPAWNED,
                     step.command(), started, Duration.ofNanos(System.nanoTime() - t0), "", "", 0, 0)));
         }
         boolean exited;
+        current = p.process;
+        if (aborted) {
+            ProcessGroups.killTree(p.process);
+        }
         try {
             exited = p.process.waitFor(step.timeout(), TimeUnit.SECONDS);
         } catch (InterruptedException e) {
@@ -70,6 +116,7 @@ final class StepRunner {
             ProcessGroups.killTree(p.process);
             awaitQuietly(p.process, Duration.ofSeconds(5));
         }
+        current = null;
         Duration took = Duration.ofNanos(System.nanoTime() - t0);
         p.drain(DRAIN_GRACE);
         String out = p.stdout.text();
@@ -83,6 +130,11 @@ final class StepRunner {
             message = "Command timed out after " + step.timeout() + " seconds (process tree killed)"
                     + quote(out, err);
             details = new Details(index, Status.TIMEOUT, step.command(), started, took, out, err,
+                    p.stdout.total(), p.stderr.total());
+        } else if (aborted) {
+            code = p.process.exitValue();
+            message = step.command() + "\nkilled: the conductor aborted the phase" + quote(out, err);
+            details = new Details(index, Status.KILLED, step.command(), started, took, out, err,
                     p.stdout.total(), p.stderr.total());
         } else {
             code = p.process.exitValue();
@@ -117,7 +169,7 @@ final class StepRunner {
         return t.endsWith("\n") ? t.substring(0, t.length() - 1) : t;
     }
 
-    private Started start(String command, Map<String, String> env) throws IOException {
+    private Started start(String command, Map<String, String> env, Listener listener) throws IOException {
         ProcessBuilder pb = new ProcessBuilder(ProcessGroups.shellInNewGroup(command))
                 .directory(workDir.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
@@ -125,8 +177,8 @@ final class StepRunner {
         Process process = pb.start();
         groupStarted.accept(process.pid());
         Started s = new Started(process, new OutputTail(TAIL_BYTES), new OutputTail(TAIL_BYTES));
-        s.outReader = pump(process.getInputStream(), s.stdout, "stdout-" + process.pid());
-        s.errReader = pump(process.getErrorStream(), s.stderr, "stderr-" + process.pid());
+        s.outReader = pump(process.getInputStream(), s.stdout, 1, listener, "stdout-" + process.pid());
+        s.errReader = pump(process.getErrorStream(), s.stderr, 2, listener, "stderr-" + process.pid());
         return s;
     }
 
@@ -134,13 +186,14 @@ final class StepRunner {
      * Platform threads, not virtual ones: a pipe read blocks in the kernel and would pin a
      * carrier thread for as long as some background child keeps the pipe open.
      */
-    private static Thread pump(InputStream in, OutputTail into, String name) {
+    private static Thread pump(InputStream in, OutputTail into, int stream, Listener listener, String name) {
         return Thread.ofPlatform().daemon().name("step-" + name).start(() -> {
-            byte[] buf = new byte[16 * 1024];
+            byte[] buf = new byte[64 * 1024];
             try (in) {
                 int n;
                 while ((n = in.read(buf)) > 0) {
                     into.write(buf, 0, n);
+                    listener.output(stream, buf, 0, n);
                 }
             } catch (IOException e) {
                 // The pipe was closed under us: the output so far is what there is.

@@ -30,6 +30,7 @@ public final class JsonReport {
         ArrayNode trials = root.putArray("trials");
         ObjectNode trial = null;
         ObjectNode phase = null;
+        java.util.Map<String, Instant> firstStarts = new java.util.LinkedHashMap<>();
         for (Event event : events) {
             switch (event) {
                 case Event.RunStarted e -> {
@@ -75,6 +76,9 @@ public final class JsonReport {
                     r.put("mode", e.mode().key());
                     r.put("status", e.status().key());
                     e.startedAt().ifPresent(t -> r.put("started_at", time(t)));
+                    if (e.index() == 0 && e.startedAt().isPresent()) {
+                        firstStarts.putIfAbsent(e.worker(), e.startedAt().get());
+                    }
                     if (e.duration().isPresent()) {
                         r.put("duration_ms", e.duration().get().toNanos() / 1e6);
                     } else {
@@ -108,7 +112,37 @@ public final class JsonReport {
                         meta.withArray("errors").add(e.worker() + ": " + e.reason());
                     }
                 }
-                case Event.PhaseFinished e -> phase.put("end_time", time(e.at()));
+                case Event.PhaseFinished e -> {
+                    phase.put("end_time", time(e.at()));
+                    if (firstStarts.size() >= 1) {
+                        Instant min = firstStarts.values().stream().min(Instant::compareTo).orElseThrow();
+                        Instant max = firstStarts.values().stream().max(Instant::compareTo).orElseThrow();
+                        phase.put("start_spread_ms", java.time.Duration.between(min, max).toNanos() / 1e6);
+                        phase.put("start_spread_workers", firstStarts.size());
+                    }
+                    firstStarts.clear();
+                }
+                case Event.LinkOpened e -> {
+                    ObjectNode w = (ObjectNode) meta.path("workers").path(e.worker());
+                    if (!w.isMissingNode()) {
+                        w.put("protocol", e.protocol());
+                        w.put("player_version", e.playerVersion());
+                        if (e.protocol() >= 2) {
+                            w.put("clock_offset_ms", e.offsetMicros() / 1e3);
+                            w.put("rtt_ms", e.rttMicros() / 1e3);
+                        }
+                        w.withArray("links").add(time(e.at()));
+                    }
+                }
+                case Event.PhaseReleased e -> phase.put("start_at", time(e.startAt()));
+                case Event.StepStarted e -> firstStarts.putIfAbsent(e.worker(), e.startedAt());
+                case Event.Output e -> {
+                }
+                case Event.SpawnExited e -> {
+                    ObjectNode exits = meta.withObject("spawn_exits");
+                    exits.withArray(e.worker()).addObject().put("trial", e.trial()).put("phase", e.phase().key())
+                            .put("step", e.index() + 1).put("code", e.code()).put("time", time(e.at()));
+                }
                 case Event.TrialFinished e -> trial.put("end_time", time(e.at()));
                 case Event.RunFinished e -> {
                     meta.put("end_time", time(e.at()));

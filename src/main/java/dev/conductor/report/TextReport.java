@@ -26,6 +26,8 @@ public final class TextReport implements EventSink {
     private int skipped;
     private int spawned;
     private int lost;
+    private boolean liveOutput;
+    private final java.util.Map<String, Instant> firstStarts = new java.util.HashMap<>();
 
     public TextReport(PrintStream out, Verbosity verbosity) {
         this.out = out;
@@ -54,6 +56,34 @@ public final class TextReport implements EventSink {
                 out.println("  LOST     " + e.worker() + " (trial " + e.trial() + ", " + e.phase().key() + "): " + e.reason());
             }
             case Event.RunFinished e -> summary(e);
+            case Event.LinkOpened e -> {
+                if (verbosity != Verbosity.QUIET) {
+                    out.println("  link     " + e.worker() + " at " + e.address() + ": protocol v" + e.protocol()
+                            + (e.protocol() >= 2 ? String.format(", clock offset %+.3f ms, rtt %.3f ms",
+                            e.offsetMicros() / 1e3, e.rttMicros() / 1e3) : " (reference player; no clock probe)"));
+                }
+            }
+            case Event.StepStarted e -> firstStarts.putIfAbsent(e.worker(), e.startedAt());
+            case Event.PhaseFinished e -> {
+                if (verbosity != Verbosity.QUIET && firstStarts.size() > 1) {
+                    Instant min = firstStarts.values().stream().min(Instant::compareTo).orElseThrow();
+                    Instant max = firstStarts.values().stream().max(Instant::compareTo).orElseThrow();
+                    out.printf("  start spread %.3f ms across %d workers%n", Duration.between(min, max).toNanos() / 1e6,
+                            firstStarts.size());
+                }
+                firstStarts.clear();
+            }
+            case Event.Output e -> {
+                if (verbosity == Verbosity.VERBOSE && e.data() != null) {
+                    String mark = e.stream().equals("stderr") ? "! " : "| ";
+                    for (String line : new String(e.data(), java.nio.charset.StandardCharsets.UTF_8).split("\n", -1)) {
+                        if (!line.isEmpty()) {
+                            out.println("           " + mark + e.worker() + ": " + line);
+                        }
+                    }
+                    liveOutput = true;
+                }
+            }
             default -> {
             }
         }
@@ -61,11 +91,15 @@ public final class TextReport implements EventSink {
     }
 
     private void step(Event.StepFinished e) {
+        if (e.index() == 0 && e.startedAt().isPresent()) {
+            firstStarts.putIfAbsent(e.worker(), e.startedAt().get());
+        }
         String verdict = switch (e.status()) {
             case OK -> "ok";
             case SPAWNED -> "spawned";
             case SKIPPED -> "SKIP";
             case TIMEOUT -> "TIMEOUT";
+            case KILLED -> "KILLED";
             case FAILED -> "FAIL " + e.code();
         };
         switch (e.status()) {
@@ -87,6 +121,9 @@ public final class TextReport implements EventSink {
         }
         if (e.status() == Status.TIMEOUT) {
             out.println("           " + e.message().lines().findFirst().orElse(""));
+        }
+        if (liveOutput) {
+            return; // -v showed it as it came
         }
         int lines = verbosity == Verbosity.VERBOSE ? Integer.MAX_VALUE : bad ? FAIL_LINES : OK_LINES;
         quote(e.stdout(), "| ", lines);

@@ -20,13 +20,13 @@ public record StepResult(int code, String message, Optional<Details> details) {
 
     /** How a step ended. */
     public enum Status {
-        OK, FAILED, TIMEOUT, SPAWNED, SKIPPED;
+        OK, FAILED, TIMEOUT, KILLED, SPAWNED, SKIPPED;
 
         public String key() {
             return name().toLowerCase(Locale.ROOT);
         }
 
-        static Optional<Status> parse(String text) {
+        public static Optional<Status> parse(String text) {
             for (Status s : values()) {
                 if (s.key().equals(text)) {
                     return Optional.of(s);

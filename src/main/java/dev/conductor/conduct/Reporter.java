@@ -1,0 +1,76 @@
+package dev.conductor.conduct;
+
+import dev.conductor.events.Event;
+import dev.conductor.events.EventSink;
+import dev.conductor.plan.Phase;
+import dev.conductor.plan.Step;
+import dev.conductor.wire.StepResult;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+
+/** Where a link puts what it hears: events into the log, output into the transcripts. */
+final class Reporter {
+    private final EventSink events;
+    private final Transcripts transcripts;
+    private final String worker;
+    private boolean diskFailureReported;
+
+    Reporter(EventSink events, Transcripts transcripts, String worker) {
+        this.events = events;
+        this.transcripts = transcripts;
+        this.worker = worker;
+    }
+
+    void event(Event e) {
+        events.accept(e);
+    }
+
+    void stepStarted(int trial, Phase phase, int index, Instant startedAt) {
+        events.accept(new Event.StepStarted(Instant.now(), trial, phase, worker, index, startedAt));
+    }
+
+    void output(int trial, Phase phase, int index, String stream, byte[] data) {
+        long offset;
+        try {
+            offset = transcripts.append(trial, worker, stream, data, 0, data.length);
+        } catch (IOException e) {
+            offset = -1;
+            if (!diskFailureReported) {
+                diskFailureReported = true;
+                System.err.println("conduct: cannot write the transcript of worker '" + worker + "': " + e.getMessage()
+                        + " (output stays in the report's tails only)");
+            }
+        }
+        events.accept(new Event.Output(Instant.now(), trial, phase, worker, index, stream,
+                Transcripts.relative(trial, worker, stream), offset, data.length, data));
+    }
+
+    /** Emits a step's end; returns whether it failed. */
+    boolean stepFinished(int trial, Phase phase, int index, Step.Command step, StepResult r,
+                         StepResult.Status fallbackStatus, long offsetMicros) {
+        Optional<StepResult.Details> d = r.details();
+        StepResult.Status status = d.map(StepResult.Details::status).orElse(fallbackStatus);
+        Optional<Instant> started = d.map(StepResult.Details::startedAt).map(t -> t.minusNanos(offsetMicros * 1000));
+        Event.StepFinished e = new Event.StepFinished(Instant.now(), trial, phase, worker, index, step.key(), step.command(),
+                step.mode(), status, r.code(), r.message(), started, d.map(StepResult.Details::duration),
+                d.map(StepResult.Details::stdout).orElse(r.code() == 0 ? r.message() : ""),
+                d.map(StepResult.Details::stderr).orElse(""));
+        events.accept(e);
+        return e.failed();
+    }
+
+    void spawnExited(int trial, Phase phase, int index, int code) {
+        events.accept(new Event.SpawnExited(Instant.now(), trial, phase, worker, index, code));
+    }
+
+    void finished(int trial, Phase phase) {
+        events.accept(new Event.WorkerFinished(Instant.now(), trial, phase, worker));
+    }
+
+    static Duration micros(long us) {
+        return Duration.ofNanos(us * 1000);
+    }
+}

@@ -1,0 +1,512 @@
+package dev.conductor.conduct;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.conductor.clock.ClockProbe;
+import dev.conductor.clock.PreciseClock;
+import dev.conductor.plan.Phase;
+import dev.conductor.plan.Step;
+import dev.conductor.wire.Auth;
+import dev.conductor.wire.Frames;
+import dev.conductor.wire.Json;
+import dev.conductor.wire.PhaseOrder;
+import dev.conductor.wire.ProtocolException;
+import dev.conductor.wire.StepResult;
+import dev.conductor.wire.V2;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Protocol v2 towards one player: one persistent connection, heartbeats both ways, clock
+ * probes at {@code hello}, results and output streamed as they happen. A reader thread takes
+ * every frame off the socket at once, so a busy conductor never makes a player block.
+ */
+final class V2Link implements WorkerLink {
+    static final Duration HEARTBEAT = Duration.ofSeconds(1);
+    /** Silence after which the player is declared lost. */
+    static final Duration SILENCE = Duration.ofSeconds(5);
+    private static final int PROBES = 8;
+
+    /** What the reader hands over: a message, or the reason the link broke. */
+    private sealed interface Incoming {
+        record Message(V2.Message message, long receivedMicros) implements Incoming {
+        }
+
+        record Broken(String reason) implements Incoming {
+        }
+    }
+
+    private final String worker;
+    private final String address;
+    private final Socket socket;
+    private final OutputStream out;
+    private final long maxMessageSize;
+    private final PreciseClock clock;
+    private final BlockingQueue<Incoming> control = new LinkedBlockingQueue<>();
+    private final BlockingQueue<Incoming> events = new LinkedBlockingQueue<>();
+    /** Which trial and phase each phase id was, for output of spawned steps arriving later. */
+    private final Map<Integer, int[]> phaseOfId = new ConcurrentHashMap<>();
+    private volatile String brokenReason;
+    private volatile Reporter lateReporter;
+    private long offsetMicros;
+    private long rttMicros;
+    private String playerVersion = "?";
+    private Thread reader;
+    private Thread beat;
+
+    private V2Link(String worker, String address, Socket socket, long maxMessageSize, PreciseClock clock) throws IOException {
+        this.worker = worker;
+        this.address = address;
+        this.socket = socket;
+        this.out = socket.getOutputStream();
+        this.maxMessageSize = maxMessageSize;
+        this.clock = clock;
+    }
+
+    /** The answer a reference (v1-only) player gives to a v2 hello. */
+    static final class NotV2 extends Exception {
+        NotV2(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * Says hello on a connected socket: version, optional authentication both ways, clock probes.
+     *
+     * @throws NotV2        when the player answers as a v1-only player does
+     * @throws LinkException when anything else goes wrong, with a message naming the player
+     */
+    static V2Link open(String worker, String address, Socket socket, long maxMessageSize, Duration ioDeadline,
+                       Optional<byte[]> token, PreciseClock clock) throws LinkException, NotV2 {
+        String who = "player of worker '" + worker + "' at " + address;
+        try {
+            V2Link link = new V2Link(worker, address, socket, maxMessageSize, clock);
+            socket.setSoTimeout((int) ioDeadline.toMillis());
+            String nonce = Auth.nonce();
+            ObjectNode hello = Json.object();
+            hello.putArray("versions").add(V2.VERSION);
+            hello.put("conductor", "conductor-java/" + dev.conductor.player.Player.VERSION);
+            hello.put("worker", worker);
+            hello.put("nonce", nonce);
+            link.write(V2.encode(V2.HELLO, hello));
+            InputStream in = socket.getInputStream();
+            byte[] body = Frames.read(in, maxMessageSize);
+            if (body == null) {
+                throw new LinkException(who + " closed the connection at hello");
+            }
+            if (V2.versionOf(body) == 1) {
+                // A reference player: {"version": 1, "type": "result", "data": {"code": 1,
+                // "message": "Unsupported protocol version: 2"}}.
+                String message = Json.MAPPER.readTree(body).path("data").path("message").asText("");
+                if (message.startsWith("Unsupported protocol version")) {
+                    throw new NotV2(message);
+                }
+                throw new LinkException(who + " answered hello with a v1 error: " + message);
+            }
+            V2.Message welcome = V2.decode(body);
+            if (V2.ERROR.equals(welcome.type())) {
+                throw new LinkException(who + " refused the session: " + welcome.data().path("message").asText());
+            }
+            if (!V2.WELCOME.equals(welcome.type())) {
+                throw new LinkException(who + " answered hello with '" + welcome.type() + "'");
+            }
+            link.playerVersion = welcome.data().path("player_version").asText("?");
+            String playerNonce = welcome.data().path("nonce").asText("");
+            boolean playerWantsAuth = Auth.SCHEME.equals(welcome.data().path("auth").asText());
+            if (token.isPresent()) {
+                String expected = Auth.proof(token.get(), "player", nonce, playerNonce);
+                if (!playerWantsAuth || !Auth.matches(expected, welcome.data().path("proof").asText(null))) {
+                    throw new LinkException(who + " could not prove it has the shared token"
+                            + (playerWantsAuth ? " (wrong token)" : " (it runs without --token-file)")
+                            + "; refusing to run anything there");
+                }
+                ObjectNode auth = Json.object();
+                auth.put("proof", Auth.proof(token.get(), "conductor", nonce, playerNonce));
+                link.write(V2.encode(V2.AUTH, auth));
+                V2.Message ok = V2.decode(require(Frames.read(in, maxMessageSize), who));
+                if (!V2.AUTH_OK.equals(ok.type())) {
+                    throw new LinkException(who + " refused our token: " + ok.data().path("message").asText(ok.type()));
+                }
+            } else if (playerWantsAuth) {
+                throw new LinkException(who + " requires a shared token: give the conductor --token-file");
+            }
+            List<ClockProbe> probes = new ArrayList<>();
+            for (int i = 0; i < PROBES; i++) {
+                ObjectNode p = Json.object();
+                long t0 = clock.micros();
+                p.put("t0", t0);
+                link.write(V2.encode(V2.PROBE, p));
+                V2.Message reply;
+                do {
+                    reply = V2.decode(require(Frames.read(in, maxMessageSize), who));
+                } while (V2.HEARTBEAT.equals(reply.type()));
+                long t3 = clock.micros();
+                if (!V2.PROBE_REPLY.equals(reply.type()) || reply.data().path("t0").asLong() != t0) {
+                    throw new LinkException(who + " answered a clock probe with '" + reply.type() + "'");
+                }
+                probes.add(new ClockProbe(t0, reply.data().path("t1").asLong(), reply.data().path("t2").asLong(), t3));
+            }
+            ClockProbe best = ClockProbe.best(probes);
+            link.offsetMicros = best.offsetMicros();
+            link.rttMicros = best.rttMicros();
+            link.startThreads();
+            return link;
+        } catch (SocketTimeoutException e) {
+            close(socket);
+            throw new LinkException(who + " did not answer hello within " + ioDeadline.toSeconds() + " s");
+        } catch (ProtocolException e) {
+            close(socket);
+            throw new LinkException(who + " sent a bad message during hello: " + e.getMessage());
+        } catch (IOException e) {
+            close(socket);
+            throw new LinkException(who + ": " + e.getMessage());
+        } catch (LinkException | NotV2 e) {
+            close(socket);
+            throw e;
+        }
+    }
+
+    private static byte[] require(byte[] body, String who) throws LinkException {
+        if (body == null) {
+            throw new LinkException(who + " closed the connection during hello");
+        }
+        return body;
+    }
+
+    private void startThreads() throws IOException {
+        socket.setSoTimeout((int) SILENCE.toMillis());
+        reader = Thread.ofPlatform().daemon().name("v2-reader-" + worker).start(this::readLoop);
+        beat = Thread.ofVirtual().name("v2-heartbeat-" + worker).start(this::heartbeats);
+    }
+
+    private void readLoop() {
+        String reason;
+        try {
+            InputStream in = socket.getInputStream();
+            while (true) {
+                byte[] body;
+                try {
+                    body = Frames.read(in, maxMessageSize);
+                } catch (SocketTimeoutException e) {
+                    reason = describe() + " went silent: no message or heartbeat for " + SILENCE.toSeconds() + " s";
+                    break;
+                }
+                if (body == null) {
+                    reason = describe() + " closed the connection";
+                    break;
+                }
+                V2.Message m;
+                try {
+                    m = V2.decode(body);
+                } catch (ProtocolException e) {
+                    reason = describe() + " sent garbage: " + e.getMessage();
+                    break;
+                }
+                long now = clock.micros();
+                switch (m.type()) {
+                    case V2.HEARTBEAT -> {
+                    }
+                    case V2.PHASE_OK, V2.PROBE_REPLY -> control.add(new Incoming.Message(m, now));
+                    case V2.ERROR -> {
+                        reason = describe() + " reported an error: " + m.data().path("message").asText();
+                        markBroken(reason);
+                        return;
+                    }
+                    default -> route(m, now);
+                }
+            }
+        } catch (IOException e) {
+            reason = describe() + ": connection lost: " + e.getMessage();
+        }
+        markBroken(reason);
+    }
+
+    /** Step events go to the phase collecting now, or are reported directly when they belong to an earlier one. */
+    private void route(V2.Message m, long now) {
+        int[] tp = phaseOfId.get(m.data().path("id").asInt(-1));
+        if (tp != null && tp[2] == 0 && lateReporter != null) {
+            late(m);
+            return;
+        }
+        events.add(new Incoming.Message(m, now));
+    }
+
+    /**
+     * Output or exit of a spawned step whose phase is over: it still belongs in the log and the
+     * transcripts. Anything else of a finished phase is a straggler of a phase given up on.
+     */
+    private void late(V2.Message m) {
+        int[] tp = phaseOfId.get(m.data().path("id").asInt(-1));
+        Reporter late = lateReporter;
+        if (tp == null || late == null) {
+            return;
+        }
+        Phase phase = Phase.values()[tp[1]];
+        int index = m.data().path("index").asInt();
+        switch (m.type()) {
+            case V2.OUTPUT -> late.output(tp[0], phase, index, m.data().path("stream").asText(),
+                    Base64.getDecoder().decode(m.data().path("data").asText()));
+            case V2.SPAWN_EXITED -> late.spawnExited(tp[0], phase, index, m.data().path("code").asInt());
+            default -> {
+            }
+        }
+    }
+
+    private void markBroken(String reason) {
+        if (brokenReason == null) {
+            brokenReason = reason;
+        }
+        control.add(new Incoming.Broken(reason));
+        events.add(new Incoming.Broken(reason));
+        close(socket);
+    }
+
+    private void heartbeats() {
+        byte[] frame = V2.encode(V2.HEARTBEAT);
+        while (brokenReason == null) {
+            try {
+                Thread.sleep(HEARTBEAT);
+                write(frame);
+            } catch (InterruptedException e) {
+                return;
+            } catch (IOException e) {
+                markBroken(describe() + ": connection lost: " + e.getMessage());
+                return;
+            }
+        }
+    }
+
+    private void write(byte[] body) throws IOException {
+        byte[] frame = Frames.encode(body);
+        synchronized (out) {
+            out.write(frame);
+            out.flush();
+        }
+    }
+
+    @Override
+    public String describe() {
+        return "player of worker '" + worker + "' at " + address;
+    }
+
+    @Override
+    public int protocol() {
+        return V2.VERSION;
+    }
+
+    @Override
+    public long offsetMicros() {
+        return offsetMicros;
+    }
+
+    @Override
+    public long rttMicros() {
+        return rttMicros;
+    }
+
+    String playerVersion() {
+        return playerVersion;
+    }
+
+    @Override
+    public boolean broken() {
+        return brokenReason != null;
+    }
+
+    @Override
+    public void send(int phaseId, PhaseOrder order) throws LinkException {
+        if (brokenReason != null) {
+            throw new LinkException(brokenReason);
+        }
+        ObjectNode data = order.toData();
+        data.remove("resulthost");
+        data.remove("resultport");
+        data.put("id", phaseId);
+        phaseOfId.put(phaseId, new int[]{order.trial().orElse(0), Phase.parse(order.phase().orElse("run")).orElse(Phase.RUN).ordinal(), 1});
+        try {
+            write(V2.encode(V2.PHASE, data));
+        } catch (IOException e) {
+            markBroken(describe() + ": sending the phase failed: " + e.getMessage());
+            throw new LinkException(brokenReason);
+        }
+        long deadline = System.nanoTime() + SILENCE.toNanos();
+        try {
+            while (true) {
+                Incoming in = control.poll(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                if (in == null) {
+                    throw new LinkException(describe() + " did not confirm the phase within " + SILENCE.toSeconds() + " s");
+                }
+                if (in instanceof Incoming.Broken b) {
+                    throw new LinkException(b.reason());
+                }
+                V2.Message m = ((Incoming.Message) in).message();
+                if (V2.PHASE_OK.equals(m.type()) && m.data().path("id").asInt() == phaseId) {
+                    return;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LinkException("interrupted while sending the phase to " + describe());
+        }
+    }
+
+    @Override
+    public Starter arm(int phaseId) {
+        return new Starter() {
+            @Override
+            public void go(long startAtMicros) throws LinkException {
+                ObjectNode run = Json.object();
+                run.put("id", phaseId);
+                // The instant on the player's own clock.
+                run.put("start_at", startAtMicros + offsetMicros);
+                try {
+                    write(V2.encode(V2.RUN, run));
+                } catch (IOException e) {
+                    markBroken(describe() + ": sending run failed: " + e.getMessage());
+                    throw new LinkException(brokenReason);
+                }
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+    }
+
+    @Override
+    public Collected collect(int phaseId, int trial, Phase phase, List<Step> steps, long deadlineNanos, Reporter reporter)
+            throws InterruptedException {
+        lateReporter = reporter;
+        boolean failed = false;
+        boolean[] reported = new boolean[steps.size()];
+        try {
+            while (true) {
+                long left = deadlineNanos - System.nanoTime();
+                Incoming in = left > 0 ? events.poll(left, TimeUnit.NANOSECONDS) : null;
+                if (in == null) {
+                    return new Collected(failed, silentReason(phase, steps, reported, phaseId));
+                }
+                if (in instanceof Incoming.Broken b) {
+                    return new Collected(failed, b.reason() + " during " + phase.key() + " of trial " + trial
+                            + firstMissing(steps, reported) + progress(steps, reported));
+                }
+                V2.Message m = ((Incoming.Message) in).message();
+                int id = m.data().path("id").asInt(-1);
+                if (id != phaseId) {
+                    late(m);
+                    continue;
+                }
+                int index = m.data().path("index").asInt(-1);
+                switch (m.type()) {
+                    case V2.STEP_STARTED -> reporter.stepStarted(trial, phase, index,
+                            PreciseClock.toInstant(m.data().path("at").asLong() - offsetMicros));
+                    case V2.OUTPUT -> reporter.output(trial, phase, index, m.data().path("stream").asText(),
+                            Base64.getDecoder().decode(m.data().path("data").asText()));
+                    case V2.SPAWN_EXITED -> reporter.spawnExited(trial, phase, index, m.data().path("code").asInt());
+                    case V2.STEP_FINISHED -> {
+                        if (index < 0 || index >= steps.size()) {
+                            continue;
+                        }
+                        StepResult r;
+                        try {
+                            r = StepResult.fromData(m.data());
+                        } catch (ProtocolException e) {
+                            return new Collected(failed, describe() + " sent a bad step result: " + e.getMessage());
+                        }
+                        reported[index] = true;
+                        failed |= reporter.stepFinished(trial, phase, index, (Step.Command) steps.get(index), r,
+                                StepResult.Status.FAILED, offsetMicros);
+                    }
+                    case V2.PHASE_DONE -> {
+                        reporter.finished(trial, phase);
+                        return new Collected(failed, null);
+                    }
+                    default -> {
+                    }
+                }
+            }
+        } finally {
+            int[] tp = phaseOfId.get(phaseId);
+            if (tp != null) {
+                tp[2] = 0; // over: later output of its spawned steps is routed to the late reporter
+            }
+        }
+    }
+
+    private String silentReason(Phase phase, List<Step> steps, boolean[] reported, int phaseId) {
+        for (int i = 0; i < reported.length; i++) {
+            if (!reported[i]) {
+                Step.Command s = (Step.Command) steps.get(i);
+                return describe() + " did not finish step " + (i + 1) + " '" + s.key() + "' (" + s.command()
+                        + ") within the " + phase.key() + " phase's deadline" + progress(steps, reported);
+            }
+        }
+        return describe() + " did not say the " + phase.key() + " phase (#" + phaseId + ") was done within its deadline";
+    }
+
+    private static String firstMissing(List<Step> steps, boolean[] reported) {
+        for (int i = 0; i < reported.length; i++) {
+            if (!reported[i]) {
+                Step.Command s = (Step.Command) steps.get(i);
+                return ", with no result for step " + (i + 1) + " '" + s.key() + "' (" + s.command() + ")";
+            }
+        }
+        return "";
+    }
+
+    private static String progress(List<Step> steps, boolean[] reported) {
+        int got = 0;
+        for (boolean b : reported) {
+            got += b ? 1 : 0;
+        }
+        return "; " + got + " of " + steps.size() + " results arrived";
+    }
+
+    @Override
+    public void abort(String reason) {
+        ObjectNode d = Json.object();
+        d.put("reason", reason);
+        try {
+            write(V2.encode(V2.ABORT, d));
+        } catch (IOException e) {
+            markBroken(describe() + ": connection lost: " + e.getMessage());
+        }
+    }
+
+    @Override
+    public void close() {
+        if (brokenReason == null) {
+            try {
+                write(V2.encode(V2.BYE));
+            } catch (IOException ignored) {
+                // Going away anyway.
+            }
+        }
+        brokenReason = brokenReason == null ? "closed" : brokenReason;
+        if (beat != null) {
+            beat.interrupt();
+        }
+        close(socket);
+    }
+
+    private static void close(Socket s) {
+        try {
+            s.close();
+        } catch (IOException ignored) {
+            // Nothing left to do with it.
+        }
+    }
+}

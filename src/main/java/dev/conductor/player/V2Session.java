@@ -1,0 +1,398 @@
+package dev.conductor.player;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.conductor.clock.PreciseClock;
+import dev.conductor.wire.Auth;
+import dev.conductor.wire.Frames;
+import dev.conductor.wire.Json;
+import dev.conductor.wire.PhaseOrder;
+import dev.conductor.wire.ProtocolException;
+import dev.conductor.wire.StepResult;
+import dev.conductor.wire.V2;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One conductor's v2 session on a player: a persistent connection over which phases arrive and
+ * events stream back. Everything the session started is killed when it ends, however it ends:
+ * {@code bye}, the conductor's connection dropping, or its heartbeats stopping.
+ */
+final class V2Session {
+    private static final Logger log = LoggerFactory.getLogger(V2Session.class);
+    static final Duration HEARTBEAT = Duration.ofSeconds(1);
+    /** Silence after which the peer is taken for gone. */
+    static final Duration SILENCE = Duration.ofSeconds(5);
+
+    private final Socket socket;
+    private final String peer;
+    private final Player.Options options;
+    private final PreciseClock clock;
+    private final OutputStream out;
+    private final Set<Long> groups = ConcurrentHashMap.newKeySet();
+    private final StepRunner steps;
+    private final ExecutorService runner;
+    private final Map<Integer, PhaseOrder> phases = new HashMap<>();
+    private volatile boolean ended;
+    private String conductorName = "?";
+
+    /** The player's processes that outlive a session: adopted at a clean end, killed at a Reset or shutdown. */
+    interface Leftovers {
+        void adopt(Set<Long> groups);
+
+        void killAll(String why);
+    }
+
+    private final Leftovers leftovers;
+    private volatile boolean saidBye;
+
+    V2Session(Socket socket, String peer, Player.Options options, PreciseClock clock, Leftovers leftovers) throws IOException {
+        this.leftovers = leftovers;
+        this.socket = socket;
+        this.peer = peer;
+        this.options = options;
+        this.clock = clock;
+        this.out = socket.getOutputStream();
+        this.steps = new StepRunner(options.workDir(), groups::add, clock);
+        this.runner = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon()
+                .name("v2-runner-" + peer).unstarted(r));
+    }
+
+    /** Serves the session until it ends; {@code hello} is the frame that opened it. */
+    void serve(V2.Message hello) {
+        Thread beat = null;
+        try {
+            if (!handshake(hello)) {
+                return;
+            }
+            beat = Thread.ofVirtual().name("v2-heartbeat-" + peer).start(this::heartbeats);
+            socket.setSoTimeout((int) SILENCE.toMillis());
+            InputStream in = socket.getInputStream();
+            while (!ended) {
+                byte[] body;
+                try {
+                    body = Frames.read(in, options.maxMessageSize());
+                } catch (SocketTimeoutException e) {
+                    log.warn("conductor {} at {} silent for {} s: ending its session", conductorName, peer, SILENCE.toSeconds());
+                    return;
+                }
+                if (body == null) {
+                    log.info("conductor {} at {} closed the connection", conductorName, peer);
+                    return;
+                }
+                V2.Message m;
+                try {
+                    m = V2.decode(body);
+                } catch (ProtocolException e) {
+                    refuse("bad message: " + e.getMessage());
+                    return;
+                }
+                if (!handle(m)) {
+                    return;
+                }
+            }
+        } catch (IOException e) {
+            log.info("session with {} ended: {}", peer, e.getMessage());
+        } finally {
+            end(beat);
+        }
+    }
+
+    private boolean handshake(V2.Message hello) throws IOException {
+        String conductorNonce = hello.data().path("nonce").asText("");
+        conductorName = hello.data().path("conductor").asText("?");
+        boolean offersV2 = false;
+        for (var v : hello.data().path("versions")) {
+            offersV2 |= v.asInt() == V2.VERSION;
+        }
+        if (!offersV2) {
+            refuse("no common protocol version (this player speaks 1 and 2)");
+            return false;
+        }
+        String playerNonce = Auth.nonce();
+        ObjectNode welcome = Json.object();
+        welcome.put("player", options.name());
+        welcome.put("player_version", Player.VERSION);
+        welcome.putArray("capabilities").add("stream").add("spawn_exit").add("abort").add("clock");
+        welcome.put("max_message_size", options.maxMessageSize());
+        welcome.put("nonce", playerNonce);
+        welcome.put("auth", options.token().isPresent() ? Auth.SCHEME : "none");
+        options.token().ifPresent(t -> welcome.put("proof", Auth.proof(t, "player", conductorNonce, playerNonce)));
+        send(V2.WELCOME, welcome);
+        if (options.token().isEmpty()) {
+            return true;
+        }
+        socket.setSoTimeout((int) SILENCE.toMillis());
+        byte[] body = Frames.read(socket.getInputStream(), options.maxMessageSize());
+        V2.Message auth;
+        try {
+            auth = body == null ? null : V2.decode(body);
+        } catch (ProtocolException e) {
+            auth = null;
+        }
+        String expected = Auth.proof(options.token().get(), "conductor", conductorNonce, playerNonce);
+        if (auth == null || !V2.AUTH.equals(auth.type()) || !Auth.matches(expected, auth.data().path("proof").asText(null))) {
+            log.warn("refused conductor at {}: authentication failed (wrong or missing token)", peer);
+            refuse("authentication failed: this player needs the shared token (--token-file)");
+            return false;
+        }
+        send(V2.AUTH_OK, Json.object());
+        return true;
+    }
+
+    /** @return false when the session is to end */
+    private boolean handle(V2.Message m) throws IOException {
+        switch (m.type()) {
+            case V2.HEARTBEAT -> {
+            }
+            case V2.PROBE -> {
+                long t1 = clock.micros();
+                ObjectNode d = Json.object();
+                d.put("t0", m.data().path("t0").asLong());
+                d.put("t1", t1);
+                d.put("t2", clock.micros());
+                send(V2.PROBE_REPLY, d);
+            }
+            case V2.PHASE -> {
+                int id = m.data().path("id").asInt(-1);
+                PhaseOrder order;
+                try {
+                    order = PhaseOrder.fromData(withResultTarget(m.data()));
+                } catch (ProtocolException e) {
+                    refuse("bad phase: " + e.getMessage());
+                    return false;
+                }
+                synchronized (phases) {
+                    phases.put(id, order);
+                }
+                ObjectNode ok = Json.object();
+                ok.put("id", id);
+                send(V2.PHASE_OK, ok);
+            }
+            case V2.RUN -> {
+                int id = m.data().path("id").asInt(-1);
+                PhaseOrder order;
+                synchronized (phases) {
+                    order = phases.remove(id);
+                }
+                if (order == null) {
+                    refuse("run of phase " + id + ", which was never sent");
+                    return false;
+                }
+                long startAt = m.data().path("start_at").asLong(0);
+                steps.resetAbort();
+                runner.execute(() -> runPhase(id, order, startAt));
+            }
+            case V2.ABORT -> {
+                log.info("conductor {} aborted the running phase: {}", conductorName, m.data().path("reason").asText(""));
+                steps.abort();
+            }
+            case V2.BYE -> {
+                saidBye = true;
+                return false;
+            }
+            default -> {
+                refuse("unknown message type '" + m.type() + "'");
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** v2 phases carry no result address (results go back on this connection). */
+    private static ObjectNode withResultTarget(ObjectNode data) {
+        ObjectNode copy = data.deepCopy();
+        copy.put("resulthost", "session");
+        copy.put("resultport", 1);
+        return copy;
+    }
+
+    private void runPhase(int id, PhaseOrder order, long startAt) {
+        if (startAt > 0) {
+            clock.awaitMicros(startAt);
+        }
+        Map<String, String> env = new HashMap<>();
+        env.put("CONDUCTOR_TRIAL", order.trial().map(String::valueOf).orElse(""));
+        env.put("CONDUCTOR_PHASE", order.phase().orElse(""));
+        env.put("CONDUCTOR_WORKER", order.worker().orElse(options.name()));
+        String failedAt = null;
+        List<PhaseOrder.StepSpec> list = order.steps();
+        for (int i = 0; i < list.size() && !ended; i++) {
+            PhaseOrder.StepSpec step = list.get(i);
+            StepResult result;
+            if (failedAt != null) {
+                result = Player.skipped(i, step, failedAt + " failed earlier in this phase");
+            } else {
+                result = steps.run(i, step, env, listener(id, i));
+                StepResult.Status status = result.details().map(StepResult.Details::status).orElse(StepResult.Status.FAILED);
+                if (status == StepResult.Status.KILLED) {
+                    failedAt = "the phase was aborted at step " + (i + 1) + ";";
+                } else if (result.code() != 0 && !order.continueOnFailure()) {
+                    failedAt = "step " + (i + 1) + " (" + step.command() + ")";
+                }
+            }
+            ObjectNode d = result.toData();
+            d.put("id", id);
+            d.put("index", i);
+            trySend(V2.STEP_FINISHED, d);
+        }
+        if (order.phase().filter("reset"::equals).isPresent()) {
+            killGroups("the trial's Reset phase finished");
+            leftovers.killAll("the trial's Reset phase finished");
+        }
+        ObjectNode done = Json.object();
+        done.put("id", id);
+        trySend(V2.PHASE_DONE, done);
+    }
+
+    private StepRunner.Listener listener(int id, int index) {
+        return new StepRunner.Listener() {
+            @Override
+            public void started(Instant at) {
+                ObjectNode d = Json.object();
+                d.put("id", id);
+                d.put("index", index);
+                d.put("at", PreciseClock.toMicros(at));
+                trySend(V2.STEP_STARTED, d);
+            }
+
+            @Override
+            public void output(int stream, byte[] buf, int off, int len) {
+                ObjectNode d = Json.object();
+                d.put("id", id);
+                d.put("index", index);
+                d.put("stream", stream == 1 ? "stdout" : "stderr");
+                d.put("data", Base64.getEncoder().encodeToString(java.util.Arrays.copyOfRange(buf, off, off + len)));
+                trySend(V2.OUTPUT, d);
+            }
+
+            @Override
+            public void spawnExited(int code) {
+                ObjectNode d = Json.object();
+                d.put("id", id);
+                d.put("index", index);
+                d.put("code", code);
+                trySend(V2.SPAWN_EXITED, d);
+            }
+        };
+    }
+
+    private void heartbeats() {
+        byte[] frame = Frames.encode(V2.encode(V2.HEARTBEAT));
+        while (!ended) {
+            try {
+                Thread.sleep(HEARTBEAT);
+                synchronized (out) {
+                    out.write(frame);
+                    out.flush();
+                }
+            } catch (InterruptedException e) {
+                return;
+            } catch (IOException e) {
+                return; // the reader sees the broken connection and ends the session
+            }
+        }
+    }
+
+    private void send(String type, ObjectNode data) throws IOException {
+        byte[] frame = Frames.encode(V2.encode(type, data));
+        synchronized (out) {
+            out.write(frame);
+            out.flush();
+        }
+    }
+
+    /** Sends from a step's threads; a broken connection is the reader's to notice. */
+    private void trySend(String type, ObjectNode data) {
+        if (ended) {
+            return;
+        }
+        try {
+            send(type, data);
+        } catch (IOException e) {
+            log.debug("sending {} to {} failed: {}", type, peer, e.getMessage());
+        }
+    }
+
+    private void refuse(String why) {
+        log.warn("conductor at {}: {}", peer, why);
+        ObjectNode d = Json.object();
+        d.put("message", why);
+        trySend(V2.ERROR, d);
+    }
+
+    private void end(Thread beat) {
+        ended = true;
+        if (beat != null) {
+            beat.interrupt();
+        }
+        if (saidBye) {
+            // A clean goodbye (e.g. 'conduct -p startup'): what was spawned keeps running, as with
+            // v1, until a later Reset or the player's shutdown.
+            try {
+                runner.shutdown();
+                runner.awaitTermination(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            leftovers.adopt(new HashSet<>(groups));
+            groups.clear();
+        }
+        steps.abort();
+        runner.shutdownNow();
+        killGroups("the session with conductor " + conductorName + " at " + peer + " ended without goodbye");
+        try {
+            runner.awaitTermination(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        killGroups("the session ended");
+        try {
+            socket.close();
+        } catch (IOException ignored) {
+            // Closed either way.
+        }
+    }
+
+    private void killGroups(String why) {
+        Set<Long> ours = new HashSet<>(groups);
+        groups.removeAll(ours);
+        if (ours.isEmpty()) {
+            return;
+        }
+        ours.retainAll(ProcessGroups.liveGroups());
+        if (!ours.isEmpty()) {
+            log.info("{}: killing {} process group(s): {}", why, ours.size(), ours);
+            ProcessGroups.signal(ours, "KILL");
+        }
+    }
+
+    /** Ends the session from outside (the player is closing): kills what it started. */
+    void shutdown() {
+        ended = true;
+        steps.abort();
+        try {
+            socket.close();
+        } catch (IOException ignored) {
+            // The serving thread finishes the clean-up.
+        }
+        killGroups("the player is shutting down");
+    }
+}

@@ -1,0 +1,95 @@
+package dev.conductor.wire;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+
+/**
+ * Protocol v2: one persistent connection per player, same framing as v1, messages
+ * {@code {"version": 2, "type": T, "data": {...}}}. See {@code docs/PROTOCOL.md}.
+ */
+public final class V2 {
+    public static final int VERSION = 2;
+
+    // conductor -> player
+    public static final String HELLO = "hello";
+    public static final String AUTH = "auth";
+    public static final String PROBE = "probe";
+    public static final String PHASE = "phase";
+    public static final String RUN = "run";
+    public static final String ABORT = "abort";
+    public static final String BYE = "bye";
+    // player -> conductor
+    public static final String WELCOME = "welcome";
+    public static final String AUTH_OK = "auth_ok";
+    public static final String PROBE_REPLY = "probe_reply";
+    public static final String PHASE_OK = "phase_ok";
+    public static final String STEP_STARTED = "step_started";
+    public static final String OUTPUT = "output";
+    public static final String STEP_FINISHED = "step_finished";
+    public static final String SPAWN_EXITED = "spawn_exited";
+    public static final String PHASE_DONE = "phase_done";
+    // both ways
+    public static final String HEARTBEAT = "heartbeat";
+    public static final String ERROR = "error";
+
+    private V2() {
+    }
+
+    public record Message(String type, ObjectNode data) {
+    }
+
+    public static byte[] encode(String type, ObjectNode data) {
+        ObjectNode root = Json.object();
+        root.put("version", VERSION);
+        root.put("type", type);
+        root.set("data", data);
+        return Json.bytes(root);
+    }
+
+    public static byte[] encode(String type) {
+        return encode(type, Json.object());
+    }
+
+    /** The protocol version a frame claims, or -1 when it is no JSON object with an integer version. */
+    public static int versionOf(byte[] body) {
+        try {
+            JsonNode root = Json.MAPPER.readTree(body);
+            JsonNode v = root == null ? null : root.get("version");
+            return v != null && v.isIntegralNumber() ? v.asInt() : -1;
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    public static Message decode(byte[] body) throws ProtocolException {
+        JsonNode root;
+        try {
+            root = Json.MAPPER.readTree(body);
+        } catch (IOException e) {
+            throw new ProtocolException(V1.ERROR, "not JSON: " + firstLine(e.getMessage()));
+        }
+        if (root == null || !root.isObject()) {
+            throw new ProtocolException(V1.ERROR, "a message must be a JSON object");
+        }
+        JsonNode version = root.get("version");
+        if (version == null || !version.isIntegralNumber() || version.asInt() != VERSION) {
+            throw new ProtocolException(V1.ERROR, "expected a version 2 message, got version " + version);
+        }
+        JsonNode type = root.get("type");
+        if (type == null || !type.isTextual()) {
+            throw new ProtocolException(V1.ERROR, "a message needs a string 'type'");
+        }
+        JsonNode data = root.get("data");
+        return new Message(type.asText(), data instanceof ObjectNode o ? o : Json.object());
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "";
+        }
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+}
