@@ -24,6 +24,7 @@ import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** A player fed junk, one blob per connection, keeps serving conductors. */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
@@ -77,6 +78,24 @@ class PlayerRobustnessTest {
             List<Received> got = results.untilPhaseDone(Duration.ofSeconds(30));
             assertThat(got).extracting(Received::code).containsExactly(0, 65535);
             assertThat(got.getFirst().message()).isEqualTo("alive\n");
+        }
+    }
+
+    @Test
+    void aSecondPlayerCannotShareAPortWithARunningOne() throws Exception {
+        try (Player first = Player.start(new Player.Options(new InetSocketAddress("127.0.0.1", 0), "first",
+                Frames.DEFAULT_LIMIT, Duration.ofSeconds(2), work))) {
+            int port = first.address().getPort();
+
+            assertThatThrownBy(() -> Player.start(Player.Options.of(new InetSocketAddress("127.0.0.1", port), "second")).close())
+                    .isInstanceOf(IOException.class)
+                    .hasMessageContaining("127.0.0.1:" + port)
+                    .hasMessageContaining("in use");
+
+            try (CommandConnection c = new CommandConnection(first.address(), IO_DEADLINE)) {
+                assertThat(new String(c.send(Frames.encode("{\"version\": 1, \"type\": \"bogus\"}".getBytes(StandardCharsets.UTF_8)))
+                        .replyBody(), StandardCharsets.UTF_8)).contains("no such command");
+            }
         }
     }
 
