@@ -34,8 +34,9 @@ public final class Frames {
         }
         long length = ((header[0] & 0xffL) << 24) | ((header[1] & 0xffL) << 16)
                 | ((header[2] & 0xffL) << 8) | (header[3] & 0xffL);
-        if (length > limit) {
-            throw new FrameTooLargeException(length, limit);
+        // A Java array holds a little under 2 GiB, whatever limit was configured.
+        if (length > Math.min(limit, Integer.MAX_VALUE - 8)) {
+            throw new FrameTooLargeException(length, Math.min(limit, Integer.MAX_VALUE - 8));
         }
         byte[] body = in.readNBytes((int) length);
         if (body.length < length) {

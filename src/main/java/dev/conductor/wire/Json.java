@@ -19,6 +19,8 @@ public final class Json {
     /** Thread-safe once built; holds no run state. */
     public static final ObjectMapper MAPPER = JsonMapper.builder()
             .enable(JsonWriteFeature.ESCAPE_NON_ASCII)
+            // '{...} x' is not a message: the reference refuses trailing data, and so do we.
+            .enable(com.fasterxml.jackson.databind.DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
 
     private static final ObjectWriter PYTHON_STYLE = MAPPER.writer(new PythonSeparators());

@@ -1,6 +1,5 @@
 package dev.conductor.wire;
 
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -144,10 +143,6 @@ class FramesTest {
      * header of 0x80000000 or more is cast to a negative int.
      */
     @Test
-    @Disabled("BUG: Frames.read casts the length to int: with a limit over Integer.MAX_VALUE (PlanLoader accepts "
-            + "max_message_size up to 4 GiB - 1) a header >= 0x80000000 throws IllegalArgumentException('len < 0') "
-            + "instead of an IOException; ResultPort's accept loop catches only IOException and its thread dies. "
-            + "Fix: in Frames.read refuse length > Math.min(limit, Integer.MAX_VALUE - 8) with FrameTooLargeException")
     void aHeaderAboveWhatAnArrayHoldsIsAnIoErrorEvenUnderAHugeLimit() {
         for (String header : new String[]{"ffffffff", "80000000"}) {
             InputStream in = new ByteArrayInputStream(HexFormat.of().parseHex(header));

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.conductor.interop.MalformedInputs;
 import dev.conductor.interop.Transcript;
 import dev.conductor.interop.Transcript.Frame;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -286,9 +285,6 @@ class V1TranscriptTest {
      * after the first value and ignores the rest.
      */
     @Test
-    @Disabled("BUG: V1.decode accepts trailing bytes after the JSON object; the reference answers "
-            + "'Invalid message format: Extra data: ...'. Fix: enable DeserializationFeature.FAIL_ON_TRAILING_TOKENS "
-            + "on Json.MAPPER (or check parser.nextToken() == null after readTree)")
     void trailingDataAfterTheObjectIsRefusedAsTheReferenceDoes() {
         assertThatThrownBy(() -> V1.decode("{\"version\": 1, \"type\": \"run\", \"data\": {}} x".getBytes(StandardCharsets.UTF_8)))
                 .isInstanceOfSatisfying(ProtocolException.class, e -> assertThat(e.code()).isEqualTo(V1.ERROR))
