@@ -92,6 +92,9 @@ public final class ConductCommand implements Callable<Integer> {
             description = "shared secret: players must prove they hold it and so do we (v2 only; v1 players are refused)")
     Path tokenFile;
 
+    @picocli.CommandLine.ArgGroup(exclusive = false, heading = "%nMutual TLS (v2 only):%n")
+    TlsOptions tls;
+
     @Option(names = "--results", paramLabel = "DIR",
             description = "folder for each run's event log, transcripts and reports (default: results)")
     Path resultsRoot = Path.of("results");
@@ -224,13 +227,19 @@ public final class ConductCommand implements Callable<Integer> {
                 Optional.ofNullable(phaseTimeout).map(Duration::ofSeconds),
                 Optional.ofNullable(maxMessageSize).or(plan::maxMessageSize), Duration.ofSeconds(5))
                 .withMaxProtocol(protocol);
-        if (tokenFile != null) {
-            try {
+        try {
+            if (tokenFile != null) {
                 options = options.withToken(dev.conductor.wire.Auth.readToken(tokenFile));
-            } catch (IOException e) {
-                System.err.println("conduct: " + e.getMessage());
-                return Optional.empty();
             }
+            if (tls != null) {
+                Optional<javax.net.ssl.SSLContext> ctx = tls.context();
+                if (ctx.isPresent()) {
+                    options = options.withTls(ctx.get());
+                }
+            }
+        } catch (IOException e) {
+            System.err.println("conduct: " + e.getMessage());
+            return Optional.empty();
         }
         return Optional.of(new Usage(fmt, out, options));
     }

@@ -51,6 +51,9 @@ public final class PlayerCommand implements Callable<Integer> {
             description = "shared secret: only conductors that prove they hold it may run anything (v1 is then refused)")
     Path tokenFile;
 
+    @picocli.CommandLine.ArgGroup(exclusive = false, heading = "%nMutual TLS (v2 only; plain connections are then refused):%n")
+    TlsOptions tls;
+
     @Parameters(paramLabel = "config.cfg", description = "the worker file ([Coordinator] player, cmdport)")
     Path config;
 
@@ -86,13 +89,16 @@ public final class PlayerCommand implements Callable<Integer> {
                 : worker.coordinator().maxMessageSize().isPresent() ? worker.coordinator().maxMessageSize().getAsLong()
                 : Frames.DEFAULT_LIMIT;
         Player.Options options = Player.Options.of(address, name).withMaxMessageSize(limit);
-        if (tokenFile != null) {
-            try {
+        try {
+            if (tokenFile != null) {
                 options = options.withToken(dev.conductor.wire.Auth.readToken(tokenFile));
-            } catch (IOException e) {
-                System.err.println("player: " + e.getMessage());
-                return 2;
             }
+            if (tls != null && tls.context().isPresent()) {
+                options = options.withTls(tls.context().get());
+            }
+        } catch (IOException e) {
+            System.err.println("player: " + e.getMessage());
+            return 2;
         }
         Player player;
         try {
@@ -107,13 +113,14 @@ public final class PlayerCommand implements Callable<Integer> {
             stopped.countDown();
         }, "player-shutdown"));
         InetSocketAddress at = player.address();
-        if (!at.getAddress().isLoopbackAddress() && tokenFile == null) {
+        if (!at.getAddress().isLoopbackAddress() && tokenFile == null && tls == null) {
             System.err.println("player: WARNING: listening on " + at.getAddress().getHostAddress()
                     + " without authentication: anyone who can reach this port can run commands as "
                     + System.getProperty("user.name") + ". Use on private lab networks only.");
         }
         System.err.println("player " + name + ": listening on " + at.getAddress().getHostAddress() + ":" + at.getPort()
-                + " (protocols v1 and v2" + (tokenFile != null ? ", token required: v2 only" : "")
+                + " (protocols " + (tokenFile != null || tls != null ? "v2 only" : "v1 and v2")
+                + (tokenFile != null ? ", token required" : "") + (tls != null ? ", mutual TLS" : "")
                 + ", max message " + limit + " bytes)");
         try {
             stopped.await();

@@ -57,7 +57,8 @@ public final class Conductor {
      * @param token          shared secret: players must prove they know it, and so must we
      */
     public record Options(int trials, List<Phase> phases, List<String> workers, Optional<Duration> phaseDeadline,
-                          Optional<Long> maxMessageSize, Duration ioDeadline, int maxProtocol, Optional<byte[]> token) {
+                          Optional<Long> maxMessageSize, Duration ioDeadline, int maxProtocol, Optional<byte[]> token,
+                          Optional<javax.net.ssl.SSLContext> tls) {
         public Options {
             phases = List.copyOf(phases);
             workers = List.copyOf(workers);
@@ -65,7 +66,7 @@ public final class Conductor {
 
         public Options(int trials, List<Phase> phases, List<String> workers, Optional<Duration> phaseDeadline,
                        Optional<Long> maxMessageSize, Duration ioDeadline) {
-            this(trials, phases, workers, phaseDeadline, maxMessageSize, ioDeadline, 2, Optional.empty());
+            this(trials, phases, workers, phaseDeadline, maxMessageSize, ioDeadline, 2, Optional.empty(), Optional.empty());
         }
 
         public static Options defaults(TestPlan plan) {
@@ -74,12 +75,18 @@ public final class Conductor {
         }
 
         public Options withMaxProtocol(int version) {
-            return new Options(trials, phases, workers, phaseDeadline, maxMessageSize, ioDeadline, version, token);
+            return new Options(trials, phases, workers, phaseDeadline, maxMessageSize, ioDeadline, version, token, tls);
         }
 
         public Options withToken(byte[] secret) {
             return new Options(trials, phases, workers, phaseDeadline, maxMessageSize, ioDeadline, maxProtocol,
-                    Optional.of(secret.clone()));
+                    Optional.of(secret.clone()), tls);
+        }
+
+        /** v2 over mutual TLS only: no v1 fallback, players must present a certificate from our CA. */
+        public Options withTls(javax.net.ssl.SSLContext context) {
+            return new Options(trials, phases, workers, phaseDeadline, maxMessageSize, ioDeadline, maxProtocol, token,
+                    Optional.of(context));
         }
     }
 
@@ -360,6 +367,9 @@ public final class Conductor {
             WorkerLink opened;
             if (options.maxProtocol() >= 2) {
                 Socket socket = connect(v1.describe(), c.player(), c.cmdport());
+                if (options.tls().isPresent()) {
+                    socket = secure(socket, v1.describe(), c.player(), c.cmdport());
+                }
                 try {
                     V2Link v2 = V2Link.open(worker.name(), address, socket, maxMessageSize, options.ioDeadline(),
                             options.token(), clock);
@@ -367,6 +377,9 @@ public final class Conductor {
                             v2.offsetMicros(), v2.rttMicros()));
                     return v2;
                 } catch (V2Link.NotV2 e) {
+                    if (options.tls().isPresent()) {
+                        throw new LinkException(v1.describe() + " speaks only protocol v1, which has no TLS");
+                    }
                     if (options.token().isPresent()) {
                         throw new LinkException(v1.describe() + " speaks only protocol v1, which has no authentication;"
                                 + " refusing to use it while a token is set");
@@ -385,6 +398,20 @@ public final class Conductor {
             opened = new V1WorkerLink(v1, resultPort, c.conductor());
             events.accept(new Event.LinkOpened(Instant.now(), worker.name(), address, 1, "reference or v1", 0, -1));
             return opened;
+        }
+
+        private Socket secure(Socket plain, String who, String host, int port) throws LinkException {
+            try {
+                javax.net.ssl.SSLSocket tls = (javax.net.ssl.SSLSocket) options.tls().get().getSocketFactory()
+                        .createSocket(plain, host, port, true);
+                tls.setSoTimeout((int) options.ioDeadline().toMillis());
+                tls.startHandshake();
+                return tls;
+            } catch (IOException e) {
+                closeQuietly(plain);
+                throw new LinkException("TLS with " + who + " failed: " + e.getMessage()
+                        + " (does the player run with --tls-cert, --tls-key and --tls-ca of the same CA?)");
+            }
         }
 
         private Socket connect(String who, String host, int port) throws LinkException {

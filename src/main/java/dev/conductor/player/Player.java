@@ -142,11 +142,19 @@ public final class Player implements AutoCloseable {
         }
     }
 
-    private void serve(Socket socket) {
-        String peer = hostPort((InetSocketAddress) socket.getRemoteSocketAddress());
-        try (socket) {
+    private void serve(Socket accepted) {
+        String peer = hostPort((InetSocketAddress) accepted.getRemoteSocketAddress());
+        try (accepted) {
+            Socket socket = accepted;
             socket.setSoTimeout((int) options.readDeadline().toMillis());
             socket.setTcpNoDelay(true);
+            if (options.tls().isPresent()) {
+                Socket secured = secure(socket, peer);
+                if (secured == null) {
+                    return;
+                }
+                socket = secured;
+            }
             OutputStream out = socket.getOutputStream();
             byte[] body;
             try {
@@ -179,6 +187,35 @@ public final class Player implements AutoCloseable {
         } catch (IOException e) {
             log.debug("{}: {}", peer, e.getMessage());
         }
+    }
+
+    /**
+     * With TLS configured, every connection must be TLS (the first byte of a TLS handshake is
+     * 0x16; a frame's is a length byte) and present a certificate from our CA.
+     *
+     * @return the TLS socket, or null when the peer was refused (and told why)
+     */
+    private Socket secure(Socket socket, String peer) throws IOException {
+        int first = socket.getInputStream().read();
+        if (first < 0) {
+            return null;
+        }
+        if (first != 0x16) {
+            log.warn("{}: refused a plain-text connection: this player requires TLS", peer);
+            Frames.write(socket.getOutputStream(), V1.result(V1.ERROR,
+                    "this player requires TLS: use a v2 conductor with --tls-cert, --tls-key and --tls-ca"));
+            return null;
+        }
+        javax.net.ssl.SSLSocket tls = (javax.net.ssl.SSLSocket) options.tls().get().getSocketFactory()
+                .createSocket(socket, new java.io.ByteArrayInputStream(new byte[]{(byte) first}), true);
+        tls.setNeedClientAuth(true);
+        try {
+            tls.startHandshake();
+        } catch (IOException e) {
+            log.warn("{}: refused: TLS handshake failed: {}", peer, e.getMessage());
+            return null;
+        }
+        return tls;
     }
 
     private void serveV2(Socket socket, String peer, byte[] first) throws IOException {
