@@ -18,6 +18,7 @@ import dev.conductor.plan.Step;
 import dev.conductor.plan.TestPlan;
 import dev.conductor.plan.Worker;
 import dev.conductor.report.JsonReport;
+import dev.conductor.report.TerminalProgress;
 import dev.conductor.report.TextReport;
 import dev.conductor.report.Verbosity;
 import dev.conductor.wire.Json;
@@ -262,11 +263,10 @@ public final class ConductCommand implements Callable<Integer> {
         }
         List<EventSink> sinks = new ArrayList<>();
         sinks.add(jsonl);
-        if (liveOnStdout) {
-            sinks.add(new TextReport(System.out, verbosity));
-        } else if (System.console() != null) {
-            sinks.add(progress());
-        }
+        EventSink live = liveOnStdout ? new TextReport(System.out, verbosity) : event -> {
+        };
+        sinks.add(TerminalProgress.isTerminal(2) && (!liveOnStdout || TerminalProgress.isTerminal(1))
+                ? new TerminalProgress(live, System.err) : live);
         ByteArrayOutputStream textCopy = new ByteArrayOutputStream();
         sinks.add(new TextReport(new PrintStream(textCopy, true, StandardCharsets.UTF_8), Verbosity.NORMAL));
         EventLog log = new EventLog(sinks);
@@ -343,18 +343,6 @@ public final class ConductCommand implements Callable<Integer> {
             }
             return Conductor.EXIT_USAGE;
         }
-    }
-
-    private static EventSink progress() {
-        return event -> {
-            switch (event) {
-                case Event.PhaseStarted e -> System.err.println("conduct: trial " + e.trial() + " · " + e.phase().key()
-                        + " on " + e.workers().size() + " worker(s)");
-                case Event.WorkerLost e -> System.err.println("conduct: LOST " + e.worker() + ": " + e.reason());
-                default -> {
-                }
-            }
-        };
     }
 
     private boolean startLocalPlayers(TestPlan plan, Usage u, List<Player> started) {
