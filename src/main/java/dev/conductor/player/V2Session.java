@@ -40,6 +40,8 @@ final class V2Session {
     static final Duration HEARTBEAT = Duration.ofSeconds(1);
     /** Silence after which the peer is taken for gone. */
     static final Duration SILENCE = Duration.ofSeconds(5);
+    /** Farther ahead than this, a start instant is a mistake, not a plan. */
+    private static final long MAX_START_AHEAD_MICROS = 10_000_000L;
 
     private final Socket socket;
     private final String peer;
@@ -225,7 +227,11 @@ final class V2Session {
     }
 
     private void runPhase(int id, PhaseOrder order, long startAt) {
-        if (startAt > 0) {
+        long ahead = startAt - clock.micros();
+        if (ahead > MAX_START_AHEAD_MICROS) {
+            // A clock offset gone wrong must not park the session: start now and say so.
+            log.warn("phase {} was to start {} s from now; starting at once", id, ahead / 1_000_000);
+        } else if (startAt > 0) {
             clock.awaitMicros(startAt);
         }
         Map<String, String> env = new HashMap<>();
