@@ -358,13 +358,9 @@ public final class Player implements AutoCloseable {
             ours = new HashSet<>(groups);
             groups.clear();
         }
-        if (ours.isEmpty()) {
-            return;
-        }
-        ours.retainAll(ProcessGroups.liveGroups());
-        if (!ours.isEmpty()) {
-            log.info("{}: killing {} process group(s) left running: {}", why, ours.size(), ours);
-            ProcessGroups.signal(ours, "KILL");
+        Set<Long> killed = ProcessGroups.killLive(ours);
+        if (!killed.isEmpty()) {
+            log.info("{}: killed {} process group(s) left running: {}", why, killed.size(), killed);
         }
     }
 

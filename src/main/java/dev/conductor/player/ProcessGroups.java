@@ -90,6 +90,22 @@ final class ProcessGroups {
         }
     }
 
+    /**
+     * Kills those of {@code groups} that still have a live member. Only live ones: a group id
+     * whose processes are all gone may since have been reused by someone else's group.
+     *
+     * @return the groups killed
+     */
+    static java.util.Set<Long> killLive(Collection<Long> groups) {
+        if (groups.isEmpty()) {
+            return java.util.Set.of();
+        }
+        java.util.Set<Long> live = new java.util.HashSet<>(groups);
+        live.retainAll(liveGroups());
+        signal(live, "KILL");
+        return live;
+    }
+
     /** Kills a step's whole tree: its group, plus descendants that moved to groups of their own. */
     static void killTree(Process process) {
         List<ProcessHandle> descendants = process.descendants().toList();

@@ -380,13 +380,9 @@ final class V2Session {
     private void killGroups(String why) {
         Set<Long> ours = new HashSet<>(groups);
         groups.removeAll(ours);
-        if (ours.isEmpty()) {
-            return;
-        }
-        ours.retainAll(ProcessGroups.liveGroups());
-        if (!ours.isEmpty()) {
-            log.info("{}: killing {} process group(s): {}", why, ours.size(), ours);
-            ProcessGroups.signal(ours, "KILL");
+        Set<Long> killed = ProcessGroups.killLive(ours);
+        if (!killed.isEmpty()) {
+            log.info("{}: killed {} process group(s): {}", why, killed.size(), killed);
         }
     }
 

@@ -32,6 +32,15 @@ public final class Json {
         return MAPPER.createObjectNode();
     }
 
+    /** {@code {"version": V, "type": T, "data": {...}}}, the envelope of every protocol version. */
+    public static byte[] envelope(int version, String type, com.fasterxml.jackson.databind.node.ObjectNode data) {
+        com.fasterxml.jackson.databind.node.ObjectNode root = object();
+        root.put("version", version);
+        root.put("type", type);
+        root.set("data", data);
+        return bytes(root);
+    }
+
     public static byte[] bytes(Object value) {
         try {
             return PYTHON_STYLE.writeValueAsBytes(value);

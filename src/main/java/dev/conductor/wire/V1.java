@@ -67,11 +67,7 @@ public final class V1 {
     }
 
     public static byte[] encode(String type, ObjectNode data) {
-        ObjectNode root = Json.object();
-        root.put("version", VERSION);
-        root.put("type", type);
-        root.set("data", data);
-        return Json.bytes(root);
+        return Json.envelope(VERSION, type, data);
     }
 
     public static byte[] result(int code, String message) {

@@ -41,11 +41,7 @@ public final class V2 {
     }
 
     public static byte[] encode(String type, ObjectNode data) {
-        ObjectNode root = Json.object();
-        root.put("version", VERSION);
-        root.put("type", type);
-        root.set("data", data);
-        return Json.bytes(root);
+        return Json.envelope(VERSION, type, data);
     }
 
     public static byte[] encode(String type) {
