@@ -323,6 +323,37 @@ class ProtocolV2Test {
         }
     }
 
+    @Test
+    void aCutNetworkIsNoticedOnBothSides() throws Exception {
+        String marker = Processes.marker();
+        Lab lab = new Lab(dir);
+        // The conductor reaches the player only through the relay on the worker's cmdport.
+        lab.worker("far", "[Startup]\nspawn1: sleep " + marker + "\n[Run]\nstep1: sleep " + marker + "\n[Reset]\nstep1: true");
+        Path test = lab.write();
+        int playerPort = Lab.freePort();
+        try (var player = PlayerProcess.start(lab.workerFile("far"), "-p", String.valueOf(playerPort));
+             CutProxy wire = new CutProxy(lab.cmdport("far"), playerPort)) {
+            Thread cutter = Thread.ofVirtual().start(() -> {
+                await().atMost(Duration.ofSeconds(30)).until(() -> Processes.withArgument(marker).size() >= 2);
+                wire.cut();
+            });
+            long t0 = System.nanoTime();
+            Run run = conduct(test, new Conductor.Options(1, List.of(Phase.STARTUP, Phase.RUN), List.of(), Optional.empty(),
+                    Optional.empty(), Duration.ofSeconds(5)));
+            cutter.join(30_000);
+            // The conductor: lost by name, within seconds, not at the 40 s phase deadline.
+            assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).isLessThan(25_000);
+            assertThat(run.exitCode()).isEqualTo(Conductor.EXIT_PLAYER_LOST);
+            assertThat(run.all(Event.WorkerLost.class)).singleElement().extracting(Event.WorkerLost::reason).asString()
+                    .contains("worker 'far'").contains("went silent");
+            // The player: hears nothing for 5 s, ends the session and kills what it started.
+            await().atMost(Duration.ofSeconds(10)).until(() -> Processes.withArgument(marker).isEmpty());
+            assertThat(player.stderr()).contains("silent");
+        } finally {
+            Processes.killAll(marker);
+        }
+    }
+
     private static List<String> withArgs(List<String> base, String... args) {
         List<String> all = new ArrayList<>(base);
         all.addAll(List.of(args));
