@@ -17,7 +17,10 @@ import dev.conductor.plan.Phase;
 import dev.conductor.plan.Step;
 import dev.conductor.plan.TestPlan;
 import dev.conductor.plan.Worker;
+import dev.conductor.report.JUnitReport;
 import dev.conductor.report.JsonReport;
+import dev.conductor.report.SequenceChart;
+import dev.conductor.report.TapReport;
 import dev.conductor.report.TerminalProgress;
 import dev.conductor.report.TextReport;
 import dev.conductor.report.Verbosity;
@@ -71,7 +74,7 @@ public final class ConductCommand implements Callable<Integer> {
     @Option(names = "--dry-run", description = "print the plan and exit without contacting any player")
     boolean dryRun;
 
-    @Option(names = {"-f", "--format"}, paramLabel = "FORMAT", description = "report format: text or json (default: [Test] format, else text)")
+    @Option(names = {"-f", "--format"}, paramLabel = "FORMAT", description = "report format: text, json, tap (TAP 14), tap13 (the same for prove before Test::Harness 3.48), junit (JUnit XML) (default: [Test] format, else text)")
     String format;
 
     @Option(names = {"-o", "--output"}, paramLabel = "FILE", description = "write the report to FILE (default: [Test] output, else stdout)")
@@ -182,8 +185,8 @@ public final class ConductCommand implements Callable<Integer> {
 
     private Optional<Usage> usage(TestPlan plan) {
         String fmt = (format != null ? format : plan.format().orElse("text")).toLowerCase(Locale.ROOT);
-        if (!fmt.equals("text") && !fmt.equals("json")) {
-            System.err.println("conduct: unknown format '" + fmt + "' (expected text or json)");
+        if (!List.of("text", "json", "tap", "tap13", "junit").contains(fmt)) {
+            System.err.println("conduct: unknown format '" + fmt + "' (expected text, json, tap, tap13 or junit)");
             return Optional.empty();
         }
         int n = trials != null ? trials : plan.trials();
@@ -246,8 +249,8 @@ public final class ConductCommand implements Callable<Integer> {
     }
 
     private int conduct(TestPlan plan, Usage u, Runnable killLocalPlayers) {
-        boolean json = u.format().equals("json");
-        // Live text on stdout unless stdout carries the JSON report itself.
+        boolean json = !u.format().equals("text"); // json, tap, junit: a report for programs
+        // Live text on stdout unless stdout carries such a report itself.
         boolean liveOnStdout = !(json && u.output().isEmpty());
         Verbosity verbosity = verbose ? Verbosity.VERBOSE : quiet ? Verbosity.QUIET : Verbosity.NORMAL;
         String runId = RUN_ID.format(java.time.LocalDateTime.now()) + "-"
@@ -291,12 +294,15 @@ public final class ConductCommand implements Callable<Integer> {
     private static final java.time.format.DateTimeFormatter RUN_ID =
             java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss");
 
-    /** report.json and report.txt beside the event log, whatever was asked on the command line. */
+    /** report.json, report.txt and the sequence chart beside the event log, whatever was asked on the command line. */
     private static int saveRunFolder(Path runDir, EventLog log, ByteArrayOutputStream textCopy) {
         try {
             Files.writeString(runDir.resolve("report.json"), Json.MAPPER.writer().with(SerializationFeature.INDENT_OUTPUT)
                     .writeValueAsString(JsonReport.render(log.events())) + "\n");
             Files.write(runDir.resolve("report.txt"), textCopy.toByteArray());
+            SequenceChart chart = SequenceChart.of(log.events());
+            Files.writeString(runDir.resolve("sequence.mmd"), chart.mermaid());
+            Files.writeString(runDir.resolve("sequence.svg"), chart.svg());
             return 0;
         } catch (IOException e) {
             System.err.println("conduct: cannot write the reports into " + runDir + ": " + e.getMessage());
@@ -306,7 +312,11 @@ public final class ConductCommand implements Callable<Integer> {
 
     private int writeReport(Usage u, boolean json, EventLog log, ByteArrayOutputStream textCopy) {
         byte[] bytes;
-        if (json) {
+        if (u.format().equals("tap") || u.format().equals("tap13")) {
+            bytes = TapReport.render(log.events(), u.format().equals("tap") ? 14 : 13).getBytes(StandardCharsets.UTF_8);
+        } else if (u.format().equals("junit")) {
+            bytes = JUnitReport.render(log.events()).getBytes(StandardCharsets.UTF_8);
+        } else if (json) {
             ObjectNode report = JsonReport.render(log.events());
             try {
                 bytes = (Json.MAPPER.writer().with(SerializationFeature.INDENT_OUTPUT).writeValueAsString(report) + "\n")
