@@ -407,8 +407,8 @@ public final class ConductCommand implements Callable<Integer> {
                     pn.put("deadline_s", Conductor.deadline(w, p, o.phaseDeadline()).toSeconds());
                     ArrayNode steps = pn.putArray("steps");
                     for (Step s : w.steps(p)) {
-                        Step.Command c = (Step.Command) s;
-                        steps.addObject().put("key", c.key()).put("line", c.line()).put("command", c.command())
+                        Step c = s;
+                        steps.addObject().put("key", c.key()).put("line", c.line()).put("command", c.text())
                                 .put("mode", c.mode().key()).put("limit_s", c.limit().toSeconds());
                     }
                 }
@@ -433,9 +433,10 @@ public final class ConductCommand implements Callable<Integer> {
                 out.println("  " + p.section() + " (" + steps.size() + " step(s), deadline "
                         + Conductor.deadline(w, p, o.phaseDeadline()).toSeconds() + " s)");
                 for (Step s : steps) {
-                    Step.Command cmd = (Step.Command) s;
-                    String limit = cmd.spawn() ? "background" : "limit " + cmd.limit().toSeconds() + " s";
-                    out.printf("    %-10s %-8s %-14s %s%n", cmd.key(), cmd.mode().key(), limit, cmd.command());
+                    Step cmd = s;
+                    String limit = cmd.mode() == Step.Mode.SPAWN ? "background"
+                            : "limit " + java.math.BigDecimal.valueOf(cmd.limit().toMillis(), 3).stripTrailingZeros().toPlainString() + " s";
+                    out.printf("    %-10s %-9s %-14s %s%n", cmd.key(), cmd.mode().key(), limit, cmd.text());
                 }
             }
         }

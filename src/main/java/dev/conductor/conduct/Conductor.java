@@ -134,8 +134,8 @@ public final class Conductor {
         }
         Duration sum = PHASE_SLACK;
         for (Step s : worker.steps(phase)) {
-            if (s instanceof Step.Command c && !c.spawn()) {
-                sum = sum.plus(c.limit());
+            if (!(s instanceof Step.Command c && c.spawn())) {
+                sum = sum.plus(s.limit());
             }
         }
         return sum;
@@ -259,12 +259,27 @@ public final class Conductor {
             running.forEach(r -> r.link.abort("interrupted by the user"));
         }
 
-        // 3. Collect every worker's results and events, each against its own deadline.
+        // 3. Collect every worker's results and events, each against its own deadline; barriers
+        // meet at the desk, which knows from the plan who has to come.
+        java.util.Map<String, List<Step>> planned = new java.util.LinkedHashMap<>();
+        active.forEach(r -> planned.put(r.worker.name(), r.worker.steps(phase)));
+        BarrierDesk desk = new BarrierDesk(trial, phase, BarrierDesk.expected(planned), events, (worker, message) -> {
+            for (WorkerRun r : running) {
+                if (r.worker.name().equals(worker) && r.link instanceof V2Link v2) {
+                    v2.releaseBarrier(message);
+                }
+            }
+        });
+        for (WorkerRun r : active) {
+            if (!running.contains(r)) {
+                desk.gone(r.worker.name(), "it could not be started");
+            }
+        }
         List<Future<Optional<WorkerLink.Collected>>> collecting = new ArrayList<>();
         for (WorkerRun r : running) {
             long deadline = System.nanoTime() + deadline(r.worker, phase, options.phaseDeadline()).toNanos();
             collecting.add(pool.submit(() -> Optional.of(r.link.collect(phaseId, trial, phase, r.worker.steps(phase),
-                    deadline, r.reporter))));
+                    deadline, r.reporter, desk))));
         }
         boolean failed = false;
         for (int i = 0; i < running.size(); i++) {
@@ -280,6 +295,7 @@ public final class Conductor {
                 lost |= markLost(trial, phase, r, c.get().lostReason());
             }
         }
+        desk.close();
         events.accept(new Event.PhaseFinished(Instant.now(), trial, phase));
         return new PhaseOutcome(failed, lost);
     }
@@ -298,13 +314,34 @@ public final class Conductor {
     private PhaseOrder order(int trial, Phase phase, Worker worker) {
         List<PhaseOrder.StepSpec> specs = new ArrayList<>();
         for (Step s : worker.steps(phase)) {
-            if (s instanceof Step.Command c) {
-                specs.add(new PhaseOrder.StepSpec(c.command(), c.spawn(), c.limit().toSeconds()));
-            }
+            specs.add(spec(s));
         }
         return new PhaseOrder(worker.coordinator().conductor(), worker.coordinator().resultsport(), specs,
                 Optional.of(trial), Optional.of(phase.key()), Optional.of(worker.name()),
                 plan.onFailure() == OnFailure.CONTINUE);
+    }
+
+    /** A step as the wire carries it; see docs/PROTOCOL.md for each kind's arguments. */
+    static PhaseOrder.StepSpec spec(Step step) {
+        long seconds = Math.max(1, (step.limit().toMillis() + 999) / 1000);
+        if (step instanceof Step.Command c) {
+            return new PhaseOrder.StepSpec(c.command(), c.spawn(), c.limit().toSeconds(), PhaseOrder.StepSpec.COMMAND,
+                    c.key(), null);
+        }
+        com.fasterxml.jackson.databind.node.ObjectNode args = dev.conductor.wire.Json.object();
+        switch (step) {
+            case Step.Sleep x -> args.put("ms", x.duration().toMillis());
+            case Step.Barrier x -> args.put("name", x.name()).put("limit_ms", x.limit().toMillis());
+            case Step.Expect x -> args.put("target", x.target()).put("regex", x.regex()).put("limit_ms", x.limit().toMillis());
+            case Step.Send x -> args.put("target", x.target()).put("data", java.util.Base64.getEncoder()
+                    .encodeToString(x.data().getBytes(java.nio.charset.StandardCharsets.ISO_8859_1)));
+            case Step.Close x -> args.put("target", x.target());
+            case Step.Signal x -> args.put("target", x.target()).put("signal", x.signal());
+            case Step.Terminate x -> args.put("target", x.target()).put("grace_ms", x.grace().toMillis());
+            case Step.Wait x -> args.put("target", x.target()).put("limit_ms", x.limit().toMillis());
+            case Step.Command x -> throw new IllegalStateException("handled above");
+        }
+        return new PhaseOrder.StepSpec(step.text(), false, seconds, step.mode().key(), step.key(), args);
     }
 
     private static Optional<String> await(Future<Optional<String>> f, Duration limit,

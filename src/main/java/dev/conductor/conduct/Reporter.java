@@ -49,12 +49,12 @@ final class Reporter {
     }
 
     /** Emits a step's end; returns whether it failed. */
-    boolean stepFinished(int trial, Phase phase, int index, Step.Command step, StepResult r,
+    boolean stepFinished(int trial, Phase phase, int index, Step step, StepResult r,
                          StepResult.Status fallbackStatus, long offsetMicros) {
         Optional<StepResult.Details> d = r.details();
         StepResult.Status status = d.map(StepResult.Details::status).orElse(fallbackStatus);
         Optional<Instant> started = d.map(StepResult.Details::startedAt).map(t -> t.minusNanos(offsetMicros * 1000));
-        Event.StepFinished e = new Event.StepFinished(Instant.now(), trial, phase, worker, index, step.key(), step.command(),
+        Event.StepFinished e = new Event.StepFinished(Instant.now(), trial, phase, worker, index, step.key(), step.text(),
                 step.mode(), status, r.code(), r.message(), started, d.map(StepResult.Details::duration),
                 d.map(StepResult.Details::stdout).orElse(r.code() == 0 ? r.message() : ""),
                 d.map(StepResult.Details::stderr).orElse(""));

@@ -53,7 +53,13 @@ final class V1WorkerLink implements WorkerLink {
 
     @Override
     public void send(int phaseId, PhaseOrder order) throws LinkException {
-        link.download(order);
+        for (PhaseOrder.StepSpec step : order.steps()) {
+            if (!step.isCommand()) {
+                throw new LinkException(describe() + " speaks only protocol v1, which cannot carry the step '"
+                        + step.command() + "' (barriers, expect, send and the like need one of our players)");
+            }
+        }
+        link.download(order.v1());
     }
 
     @Override
@@ -75,8 +81,8 @@ final class V1WorkerLink implements WorkerLink {
     }
 
     @Override
-    public Collected collect(int phaseId, int trial, Phase phase, List<Step> steps, long deadlineNanos, Reporter reporter)
-            throws InterruptedException {
+    public Collected collect(int phaseId, int trial, Phase phase, List<Step> steps, long deadlineNanos, Reporter reporter,
+                             BarrierDesk desk) throws InterruptedException {
         boolean failed = false;
         boolean[] reported = new boolean[steps.size()];
         int next = 0;
@@ -103,7 +109,7 @@ final class V1WorkerLink implements WorkerLink {
             }
             reported[index] = true;
             next = index + 1;
-            Step.Command step = (Step.Command) steps.get(index);
+            Step step = steps.get(index);
             r.details().ifPresent(d -> {
                 // v1 carries only tails; they are what the transcripts can have.
                 writeTail(reporter, trial, phase, index, "stdout", d.stdout());
@@ -131,9 +137,9 @@ final class V1WorkerLink implements WorkerLink {
         }
         StringBuilder b = new StringBuilder(link.describe()).append(" went silent: ");
         if (firstMissing >= 0) {
-            Step.Command s = (Step.Command) steps.get(firstMissing);
+            Step s = steps.get(firstMissing);
             b.append("no result for step ").append(firstMissing + 1).append(" '").append(s.key()).append("' (")
-                    .append(s.command()).append(") ");
+                    .append(s.text()).append(") ");
         } else {
             b.append("no 'phases complete' ");
         }
@@ -147,9 +153,9 @@ final class V1WorkerLink implements WorkerLink {
     }
 
     /** A reference player sends only code and message; this is what they mean. */
-    private static Status statusOfReference(Step.Command step, StepResult r) {
+    private static Status statusOfReference(Step step, StepResult r) {
         if (r.code() == 0) {
-            return step.spawn() ? Status.SPAWNED : Status.OK;
+            return step.mode() == Step.Mode.SPAWN ? Status.SPAWNED : Status.OK;
         }
         return r.message().startsWith("Command timed out") ? Status.TIMEOUT : Status.FAILED;
     }

@@ -387,8 +387,8 @@ final class V2Link implements WorkerLink {
     }
 
     @Override
-    public Collected collect(int phaseId, int trial, Phase phase, List<Step> steps, long deadlineNanos, Reporter reporter)
-            throws InterruptedException {
+    public Collected collect(int phaseId, int trial, Phase phase, List<Step> steps, long deadlineNanos, Reporter reporter,
+                             BarrierDesk desk) throws InterruptedException {
         lateReporter = reporter;
         boolean failed = false;
         boolean[] reported = new boolean[steps.size()];
@@ -397,9 +397,11 @@ final class V2Link implements WorkerLink {
                 long left = deadlineNanos - System.nanoTime();
                 Incoming in = left > 0 ? events.poll(left, TimeUnit.NANOSECONDS) : null;
                 if (in == null) {
+                    desk.gone(worker, "it went silent");
                     return new Collected(failed, silentReason(phase, steps, reported, phaseId));
                 }
                 if (in instanceof Incoming.Broken b) {
+                    desk.gone(worker, "its link broke");
                     return new Collected(failed, b.reason() + " during " + phase.key() + " of trial " + trial
                             + firstMissing(steps, reported) + progress(steps, reported));
                 }
@@ -427,10 +429,12 @@ final class V2Link implements WorkerLink {
                             return new Collected(failed, describe() + " sent a bad step result: " + e.getMessage());
                         }
                         reported[index] = true;
-                        failed |= reporter.stepFinished(trial, phase, index, (Step.Command) steps.get(index), r,
+                        failed |= reporter.stepFinished(trial, phase, index, steps.get(index), r,
                                 StepResult.Status.FAILED, offsetMicros);
                     }
+                    case V2.BARRIER_ARRIVE -> desk.arrive(worker, m.data().path("name").asText());
                     case V2.PHASE_DONE -> {
+                        desk.gone(worker, "it finished the phase without reaching the barrier");
                         reporter.finished(trial, phase);
                         return new Collected(failed, null);
                     }
@@ -449,8 +453,8 @@ final class V2Link implements WorkerLink {
     private String silentReason(Phase phase, List<Step> steps, boolean[] reported, int phaseId) {
         for (int i = 0; i < reported.length; i++) {
             if (!reported[i]) {
-                Step.Command s = (Step.Command) steps.get(i);
-                return describe() + " did not finish step " + (i + 1) + " '" + s.key() + "' (" + s.command()
+                Step s = steps.get(i);
+                return describe() + " did not finish step " + (i + 1) + " '" + s.key() + "' (" + s.text()
                         + ") within the " + phase.key() + " phase's deadline" + progress(steps, reported);
             }
         }
@@ -460,8 +464,8 @@ final class V2Link implements WorkerLink {
     private static String firstMissing(List<Step> steps, boolean[] reported) {
         for (int i = 0; i < reported.length; i++) {
             if (!reported[i]) {
-                Step.Command s = (Step.Command) steps.get(i);
-                return ", with no result for step " + (i + 1) + " '" + s.key() + "' (" + s.command() + ")";
+                Step s = steps.get(i);
+                return ", with no result for step " + (i + 1) + " '" + s.key() + "' (" + s.text() + ")";
             }
         }
         return "";
@@ -473,6 +477,15 @@ final class V2Link implements WorkerLink {
             got += b ? 1 : 0;
         }
         return "; " + got + " of " + steps.size() + " results arrived";
+    }
+
+    /** Tells the player its barrier is released (or given up). */
+    void releaseBarrier(ObjectNode message) {
+        try {
+            write(V2.encode(V2.BARRIER_RELEASE, message));
+        } catch (IOException e) {
+            markBroken(describe() + ": connection lost: " + e.getMessage());
+        }
     }
 
     @Override

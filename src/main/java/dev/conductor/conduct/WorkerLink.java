@@ -49,8 +49,8 @@ sealed interface WorkerLink extends AutoCloseable permits V1WorkerLink, V2Link {
      *
      * @return how it went; {@code lostReason} set when the player went silent or the link broke
      */
-    Collected collect(int phaseId, int trial, Phase phase, List<Step> steps, long deadlineNanos, Reporter reporter)
-            throws InterruptedException;
+    Collected collect(int phaseId, int trial, Phase phase, List<Step> steps, long deadlineNanos, Reporter reporter,
+                      BarrierDesk desk) throws InterruptedException;
 
     /** Asks the player to abort the running phase (v2); v1 has no way to. */
     void abort(String reason);

@@ -266,11 +266,39 @@ public final class PlanLoader {
             phases.put(phase, steps);
         }
 
+        checkTargets(phases, file, problems);
         if (problems.size() > before || coordinator == null) {
             return Optional.empty();
         }
         return Optional.of(new Loaded(new Worker(name, path, coordinator, phases), file, cmdportLine,
                 resultsportLine));
+    }
+
+    /** A step that acts on a spawned step must name one that comes before it (in any earlier phase). */
+    private static void checkTargets(Map<Phase, List<Step>> phases, String file, Problems problems) {
+        java.util.Set<String> spawned = new java.util.HashSet<>();
+        for (Phase phase : Phase.values()) {
+            for (Step step : phases.get(phase)) {
+                String target = switch (step) {
+                    case Step.Expect e -> e.target();
+                    case Step.Send e -> e.target();
+                    case Step.Close e -> e.target();
+                    case Step.Signal e -> e.target();
+                    case Step.Terminate e -> e.target();
+                    case Step.Wait e -> e.target();
+                    default -> null;
+                };
+                if (target != null && (target.equals("-") ? spawned.isEmpty() : !spawned.contains(target))) {
+                    problems.add(file, step.line(), "step " + quote(step.key()) + " in [" + phase.section() + "] acts on "
+                            + (target.equals("-") ? "the latest spawned step, but no step is spawned before it"
+                            : "'" + target + "', which is not a spawned step before it"
+                            + (spawned.isEmpty() ? "" : " (spawned before it: " + String.join(", ", new java.util.TreeSet<>(spawned)) + ")")));
+                }
+                if (step instanceof Step.Command c && c.spawn()) {
+                    spawned.add(c.key());
+                }
+            }
+        }
     }
 
     private static Optional<Phase> phaseOf(String sectionName) {
@@ -295,6 +323,21 @@ public final class PlanLoader {
      */
     private static Optional<Step> step(String key, Setting value, Phase phase, String file, Problems problems) {
         String where = "step " + quote(key) + " in [" + phase.section() + "]";
+        Optional<String> coordination = CoordinationSteps.prefixOf(value.text());
+        if (coordination.isPresent()) {
+            if (key.startsWith("spawn") || key.startsWith("timeout")) {
+                problems.add(file, value.line(), where + ": a '" + coordination.get() + "' step cannot also be a "
+                        + (key.startsWith("spawn") ? "spawn" : "timeout") + " step; give it another key");
+                return Optional.empty();
+            }
+            try {
+                return Optional.of(CoordinationSteps.parse(key, value.line(), coordination.get(),
+                        value.text().substring(coordination.get().length())));
+            } catch (CoordinationSteps.Bad e) {
+                problems.add(file, value.line(), where + ": " + e.getMessage());
+                return Optional.empty();
+            }
+        }
         Step.Mode keyMode = Step.Mode.NORMAL;
         long keySeconds = 0;
         if (key.startsWith("spawn")) {

@@ -93,6 +93,22 @@ public sealed interface Event {
         }
     }
 
+    /** A worker reached barrier {@code name} and waits there. */
+    record BarrierArrived(Instant at, int trial, Phase phase, String worker, String name) implements Event {
+    }
+
+    /**
+     * The conductor released barrier {@code name}: {@code ok} when everyone came; otherwise
+     * {@code missing} names who never did and {@code reason} says why it gave up.
+     */
+    record BarrierReleased(Instant at, int trial, Phase phase, String name, boolean ok, List<String> arrived,
+                           List<String> missing, String reason) implements Event {
+        public BarrierReleased {
+            arrived = List.copyOf(arrived);
+            missing = List.copyOf(missing);
+        }
+    }
+
     /** The player said the phase is complete. */
     record WorkerFinished(Instant at, int trial, Phase phase, String worker) implements Event {
     }

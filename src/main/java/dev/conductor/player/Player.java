@@ -331,6 +331,10 @@ public final class Player implements AutoCloseable {
                 result = skipped(i, step, "the player is shutting down");
             } else if (failedAt != null) {
                 result = skipped(i, step, failedAt + " failed earlier in this phase");
+            } else if (!step.isCommand()) {
+                // Never run a coordination step's text as a shell command.
+                result = new StepResult(V1.ERROR, "a '" + step.kind() + "' step needs protocol v2", Optional.empty());
+                failedAt = "step " + (i + 1) + " (" + step.command() + ")";
             } else {
                 result = steps.run(i, step, env);
                 boolean failed = result.code() != V1.OK;

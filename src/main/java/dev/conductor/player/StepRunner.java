@@ -45,6 +45,14 @@ final class StepRunner {
         /** A spawned step's process ended. */
         default void spawnExited(int code) {
         }
+
+        /** A spawned step's process started; its stdin is a pipe the caller may write to. */
+        default void spawned(Process process) {
+        }
+
+        /** Both output streams of the step reached their end. */
+        default void outputEnded() {
+        }
     }
 
     private final Path workDir;
@@ -88,13 +96,14 @@ final class StepRunner {
         listener.started(started);
         Started p;
         try {
-            p = start(step.command(), env, listener);
+            p = start(step.command(), env, listener, step.spawn());
         } catch (IOException e) {
             String msg = "could not start /bin/sh for: " + step.command() + ": " + e.getMessage();
             return new StepResult(127, msg, Optional.of(new Details(index, Status.FAILED, step.command(),
                     started, Duration.ofNanos(System.nanoTime() - t0), "", "", 0, 0)));
         }
         if (step.spawn()) {
+            listener.spawned(p.process);
             p.process.onExit().thenAccept(done -> listener.spawnExited(done.exitValue()));
             return new StepResult(V1.OK, "Spawned", Optional.of(new Details(index, Status.SPAWNED,
                     step.command(), started, Duration.ofNanos(System.nanoTime() - t0), "", "", 0, 0)));
@@ -169,16 +178,28 @@ final class StepRunner {
         return t.endsWith("\n") ? t.substring(0, t.length() - 1) : t;
     }
 
-    private Started start(String command, Map<String, String> env, Listener listener) throws IOException {
+    private Started start(String command, Map<String, String> env, Listener listener, boolean spawn) throws IOException {
         ProcessBuilder pb = new ProcessBuilder(ProcessGroups.shellInNewGroup(command))
                 .directory(workDir.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+                // A spawned step's stdin is a pipe ('send:', 'close:'); a foreground step reads nothing.
+                .redirectInput(spawn ? ProcessBuilder.Redirect.PIPE : ProcessBuilder.Redirect.from(new File("/dev/null")));
         pb.environment().putAll(env);
         Process process = pb.start();
         groupStarted.accept(process.pid());
         Started s = new Started(process, new OutputTail(TAIL_BYTES), new OutputTail(TAIL_BYTES));
         s.outReader = pump(process.getInputStream(), s.stdout, 1, listener, "stdout-" + process.pid());
         s.errReader = pump(process.getErrorStream(), s.stderr, 2, listener, "stderr-" + process.pid());
+        Thread out = s.outReader;
+        Thread err = s.errReader;
+        Thread.ofVirtual().start(() -> {
+            try {
+                out.join();
+                err.join();
+                listener.outputEnded();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
         return s;
     }
 

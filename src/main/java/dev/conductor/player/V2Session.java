@@ -54,6 +54,14 @@ final class V2Session {
     private final Map<Integer, PhaseOrder> phases = new HashMap<>();
     private volatile boolean ended;
     private String conductorName = "?";
+    /** Spawned steps by key, for expect, send, close, signal, terminate and wait. */
+    private final Map<String, Spawned> spawned = new ConcurrentHashMap<>();
+    private volatile String latestSpawned;
+    /** Releases the conductor sent, by barrier name, for the step waiting at it. */
+    private final Map<String, java.util.concurrent.BlockingQueue<ObjectNode>> releases = new ConcurrentHashMap<>();
+
+    record Spawned(Process process, OutputWatch watch) {
+    }
 
     /** The player's processes that outlive a session: adopted at a clean end, killed at a Reset or shutdown. */
     interface Leftovers {
@@ -202,6 +210,9 @@ final class V2Session {
                 steps.resetAbort();
                 runner.execute(() -> runPhase(id, order, startAt));
             }
+            case V2.BARRIER_RELEASE -> releases
+                    .computeIfAbsent(m.data().path("name").asText(), n -> new java.util.concurrent.LinkedBlockingQueue<>())
+                    .add(m.data());
             case V2.ABORT -> {
                 log.info("conductor {} aborted the running phase: {}", conductorName, m.data().path("reason").asText(""));
                 steps.abort();
@@ -245,8 +256,14 @@ final class V2Session {
             StepResult result;
             if (failedAt != null) {
                 result = Player.skipped(i, step, failedAt + " failed earlier in this phase");
+            } else if (!step.isCommand()) {
+                result = coordination(id, i, step);
+                StepResult.Status status = result.details().map(StepResult.Details::status).orElse(StepResult.Status.FAILED);
+                if (result.code() != 0 && status != StepResult.Status.OK && !order.continueOnFailure()) {
+                    failedAt = "step " + (i + 1) + " (" + step.command() + ")";
+                }
             } else {
-                result = steps.run(i, step, env, listener(id, i));
+                result = steps.run(i, step, env, listener(id, i, step));
                 StepResult.Status status = result.details().map(StepResult.Details::status).orElse(StepResult.Status.FAILED);
                 if (status == StepResult.Status.KILLED) {
                     failedAt = "the phase was aborted at step " + (i + 1) + ";";
@@ -268,8 +285,24 @@ final class V2Session {
         trySend(V2.PHASE_DONE, done);
     }
 
-    private StepRunner.Listener listener(int id, int index) {
+    private StepRunner.Listener listener(int id, int index, PhaseOrder.StepSpec step) {
+        OutputWatch watch = step.spawn() ? new OutputWatch() : null;
         return new StepRunner.Listener() {
+            @Override
+            public void spawned(Process process) {
+                if (step.key() != null) {
+                    spawned.put(step.key(), new Spawned(process, watch));
+                    latestSpawned = step.key();
+                }
+            }
+
+            @Override
+            public void outputEnded() {
+                if (watch != null) {
+                    watch.end();
+                }
+            }
+
             @Override
             public void started(Instant at) {
                 ObjectNode d = Json.object();
@@ -281,6 +314,9 @@ final class V2Session {
 
             @Override
             public void output(int stream, byte[] buf, int off, int len) {
+                if (watch != null) {
+                    watch.feed(buf, off, len);
+                }
                 ObjectNode d = Json.object();
                 d.put("id", id);
                 d.put("index", index);
@@ -298,6 +334,137 @@ final class V2Session {
                 trySend(V2.SPAWN_EXITED, d);
             }
         };
+    }
+
+    /** Runs a step that is not a command; see docs/CONFIG.md for what each kind does. */
+    private StepResult coordination(int id, int index, PhaseOrder.StepSpec step) {
+        Instant started = clock.now();
+        long t0 = System.nanoTime();
+        ObjectNode begun = Json.object();
+        begun.put("id", id);
+        begun.put("index", index);
+        begun.put("at", PreciseClock.toMicros(started));
+        trySend(V2.STEP_STARTED, begun);
+        ObjectNode a = step.args() == null ? Json.object() : step.args();
+        Outcome o;
+        try {
+            o = switch (step.kind()) {
+                case "sleep" -> {
+                    Thread.sleep(a.path("ms").asLong());
+                    yield new Outcome(0, StepResult.Status.OK, "slept " + a.path("ms").asLong() + " ms", "");
+                }
+                case "barrier" -> barrier(id, index, a);
+                case "expect" -> expect(a);
+                case "send" -> withTarget(a, sp -> {
+                    byte[] data = java.util.Base64.getDecoder().decode(a.path("data").asText());
+                    sp.process().getOutputStream().write(data);
+                    sp.process().getOutputStream().flush();
+                    return new Outcome(0, StepResult.Status.OK, "sent " + data.length + " bytes", "");
+                });
+                case "close" -> withTarget(a, sp -> {
+                    sp.process().getOutputStream().close();
+                    return new Outcome(0, StepResult.Status.OK, "stdin closed", "");
+                });
+                case "signal" -> withTarget(a, sp -> {
+                    ProcessGroups.signal(List.of(sp.process().pid()), a.path("signal").asText());
+                    return new Outcome(0, StepResult.Status.OK, "sent SIG" + a.path("signal").asText(), "");
+                });
+                case "terminate" -> withTarget(a, sp -> terminate(sp, Duration.ofMillis(a.path("grace_ms").asLong(5000))));
+                case "wait" -> withTarget(a, sp -> {
+                    long limit = a.path("limit_ms").asLong(30_000);
+                    if (!sp.process().waitFor(limit, TimeUnit.MILLISECONDS)) {
+                        return new Outcome(V1_ERROR, StepResult.Status.TIMEOUT, "'" + target(a) + "' still running after "
+                                + limit / 1000.0 + " s (left running)", "");
+                    }
+                    int code = sp.process().exitValue();
+                    return new Outcome(code, code == 0 ? StepResult.Status.OK : StepResult.Status.FAILED,
+                            "'" + target(a) + "' exited with code " + code, "");
+                });
+                default -> new Outcome(V1_ERROR, StepResult.Status.FAILED,
+                        "this player does not know steps of kind '" + step.kind() + "' (player " + Player.VERSION + ")", "");
+            };
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            o = new Outcome(V1_ERROR, StepResult.Status.KILLED, "interrupted: the session is ending", "");
+        } catch (IOException e) {
+            o = new Outcome(V1_ERROR, StepResult.Status.FAILED, e.getMessage(), "");
+        }
+        Duration took = Duration.ofNanos(System.nanoTime() - t0);
+        return new StepResult(o.code(), o.message(), java.util.Optional.of(new StepResult.Details(index, o.status(),
+                step.command(), started, took, o.stdout(), "", o.stdout().length(), 0)));
+    }
+
+    private static final int V1_ERROR = 1;
+
+    private record Outcome(int code, StepResult.Status status, String message, String stdout) {
+    }
+
+    private interface TargetAction {
+        Outcome apply(Spawned target) throws IOException, InterruptedException;
+    }
+
+    private static String target(ObjectNode a) {
+        return a.path("target").asText("-");
+    }
+
+    private Outcome withTarget(ObjectNode a, TargetAction action) throws IOException, InterruptedException {
+        String name = target(a);
+        String key = name.equals("-") ? latestSpawned : name;
+        Spawned sp = key == null ? null : spawned.get(key);
+        if (sp == null) {
+            return new Outcome(V1_ERROR, StepResult.Status.FAILED, "no spawned step '" + name
+                    + "' in this session (spawned so far: " + String.join(", ", new java.util.TreeSet<>(spawned.keySet())) + ")", "");
+        }
+        return action.apply(sp);
+    }
+
+    private Outcome expect(ObjectNode a) throws IOException, InterruptedException {
+        return withTarget(a, sp -> {
+            long limit = a.path("limit_ms").asLong(30_000);
+            String regex = a.path("regex").asText();
+            OutputWatch.Result r = sp.watch().await(regex, Duration.ofMillis(limit));
+            if (r.matched()) {
+                return new Outcome(0, StepResult.Status.OK, "matched /" + regex + "/: " + r.match(), r.match());
+            }
+            String why = r.ended() ? "its output ended" : "no match within " + limit / 1000.0 + " s";
+            return new Outcome(V1_ERROR, r.ended() ? StepResult.Status.FAILED : StepResult.Status.TIMEOUT,
+                    "/" + regex + "/ not found in the output of '" + target(a) + "': " + why
+                            + "\n--- output read (tail) ---\n" + r.tail(), r.tail());
+        });
+    }
+
+    private Outcome terminate(Spawned sp, Duration grace) throws InterruptedException {
+        long pgid = sp.process().pid();
+        ProcessGroups.signal(List.of(pgid), "TERM");
+        if (sp.process().waitFor(grace.toMillis(), TimeUnit.MILLISECONDS)) {
+            return new Outcome(0, StepResult.Status.OK, "terminated by SIGTERM (exit code " + sp.process().exitValue() + ")", "");
+        }
+        ProcessGroups.signal(List.of(pgid), "KILL");
+        sp.process().waitFor(5, TimeUnit.SECONDS);
+        return new Outcome(0, StepResult.Status.OK, "still running " + grace.toMillis() / 1000.0
+                + " s after SIGTERM: killed with SIGKILL", "");
+    }
+
+    private Outcome barrier(int id, int index, ObjectNode a) throws InterruptedException {
+        String name = a.path("name").asText();
+        long limit = a.path("limit_ms").asLong(30_000);
+        var queue = releases.computeIfAbsent(name, n -> new java.util.concurrent.LinkedBlockingQueue<>());
+        queue.clear();
+        ObjectNode arrive = Json.object();
+        arrive.put("id", id);
+        arrive.put("index", index);
+        arrive.put("name", name);
+        trySend(V2.BARRIER_ARRIVE, arrive);
+        // The conductor decides when the barrier times out; the slack covers its message.
+        ObjectNode release = queue.poll(limit + 10_000, TimeUnit.MILLISECONDS);
+        if (release == null) {
+            return new Outcome(V1_ERROR, StepResult.Status.TIMEOUT, "barrier '" + name + "': no word from the conductor", "");
+        }
+        if (release.path("ok").asBoolean()) {
+            return new Outcome(0, StepResult.Status.OK, "barrier '" + name + "' released: " + release.path("arrived"), "");
+        }
+        return new Outcome(V1_ERROR, StepResult.Status.TIMEOUT, "barrier '" + name + "' failed: "
+                + release.path("reason").asText("timed out") + "; never came: " + release.path("missing"), "");
     }
 
     private void heartbeats() {

@@ -64,6 +64,11 @@ public final class JUnitReport {
                     s.cases.add(new LostCase(e));
                 }
                 case Event.RunFinished e -> runEnd = e.at();
+                case Event.BarrierArrived e -> {
+                }
+                case Event.BarrierReleased e -> {
+                    // A failed barrier fails its waiting steps, which are test cases already.
+                }
                 case Event.TrialStarted e -> {
                 }
                 case Event.LinkOpened e -> {

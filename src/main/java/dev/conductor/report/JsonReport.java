@@ -138,6 +138,18 @@ public final class JsonReport {
                 case Event.StepStarted e -> firstStarts.putIfAbsent(e.worker(), e.startedAt());
                 case Event.Output e -> {
                 }
+                case Event.BarrierArrived e -> {
+                }
+                case Event.BarrierReleased e -> {
+                    ObjectNode b = phase.withObject("barriers").putObject(e.name());
+                    b.put("ok", e.ok());
+                    e.arrived().forEach(b.withArray("arrived")::add);
+                    e.missing().forEach(b.withArray("missing")::add);
+                    if (!e.ok()) {
+                        b.put("reason", e.reason());
+                    }
+                    b.put("released_at", time(e.at()));
+                }
                 case Event.SpawnExited e -> {
                     ObjectNode exits = meta.withObject("spawn_exits");
                     exits.withArray(e.worker()).addObject().put("trial", e.trial()).put("phase", e.phase().key())

@@ -115,9 +115,13 @@ public record SequenceChart(String title, List<String> lifelines, List<Row> rows
                             add(new Row.SelfMessage(e.worker(), key + " exited with code " + e.code(), Mark.INFO));
                         }
                     }
-                    case Event.WorkerFinished e -> add(new Row.Arrow(e.worker(), CONDUCTOR, "done", Mark.OK, true));
+                    case Event.WorkerFinished e -> {
+                        foldedNote(e.worker());
+                        add(new Row.Arrow(e.worker(), CONDUCTOR, "done", Mark.OK, true));
+                    }
                     case Event.WorkerLost e -> {
                         lifeline(e.worker());
+                        foldedNote(e.worker());
                         add(new Row.Arrow(e.worker(), CONDUCTOR, "LOST: " + StepText.oneLine(e.reason(), 100),
                                 Mark.LOST, true));
                     }
@@ -135,10 +139,14 @@ public record SequenceChart(String title, List<String> lifelines, List<Row> rows
                         add(new Row.Separator(verdict + " · exit code " + e.exitCode(),
                                 e.exitCode() == 0 ? Mark.OK : Mark.FAILED));
                     }
-                    // Barrier arrive/release, once the log has them: one case each here, e.g.
-                    //   case Event.BarrierArrived e -> add(new Row.Arrow(e.worker(), CONDUCTOR, "arrive " + e.name(), ...));
-                    //   case Event.BarrierReleased e -> e.workers().forEach(w -> add(new Row.Arrow(CONDUCTOR, w, "release " + e.name(), ...)));
-                    // (a timed-out wait: Mark.FAILED on the release arrow). Both renderings already draw arrows.
+                    case Event.BarrierArrived e -> add(new Row.Arrow(e.worker(), CONDUCTOR, "arrive " + e.name(), Mark.INFO, false));
+                    case Event.BarrierReleased e -> {
+                        for (String w : e.arrived()) {
+                            add(new Row.Arrow(CONDUCTOR, w, "release " + e.name()
+                                    + (e.ok() ? "" : " FAILED: never came: " + String.join(", ", e.missing())),
+                                    e.ok() ? Mark.OK : Mark.FAILED, true));
+                        }
+                    }
                     case Event.TrialStarted e -> {
                     }
                     case Event.LinkOpened e -> {
@@ -199,7 +207,13 @@ public record SequenceChart(String title, List<String> lifelines, List<Row> rows
         }
 
         void foldedNotes() {
-            folded.forEach((worker, counts) -> {
+            List.copyOf(folded.keySet()).forEach(this::foldedNote);
+        }
+
+        /** The count of a worker's steps that were not drawn, where its part of the phase ends. */
+        void foldedNote(String worker) {
+            Map<Mark, Integer> counts = folded.remove(worker);
+            if (counts != null) {
                 int n = counts.values().stream().mapToInt(Integer::intValue).sum();
                 List<String> parts = new ArrayList<>();
                 counts.forEach((m, c) -> parts.add(c + " " + switch (m) {
@@ -209,8 +223,7 @@ public record SequenceChart(String title, List<String> lifelines, List<Row> rows
                 }));
                 add(new Row.Note(worker, n + " more step row(s) not drawn (" + String.join(", ", parts)
                         + "): over " + STEPS_PER_PHASE + " in this phase"));
-            });
-            folded.clear();
+            }
         }
 
         void lifeline(String worker) {

@@ -58,6 +58,9 @@ public final class TapReport {
                 }
                 case Event.StepFinished e -> points(blocks, e.trial(), e.phase(), e.worker()).add(step(e));
                 case Event.WorkerLost e -> points(blocks, e.trial(), e.phase(), e.worker()).add(lost(e));
+                case Event.BarrierReleased e -> points(blocks, e.trial(), e.phase(), "barrier " + e.name()).add(barrier(e));
+                case Event.BarrierArrived e -> {
+                }
                 case Event.RunFinished e -> finished = Optional.of(e);
                 case Event.TrialStarted e -> {
                 }
@@ -162,6 +165,21 @@ public final class TapReport {
         y.tail("stdout", e.stdout());
         y.tail("stderr", e.stderr());
         return new Point(false, description, Optional.empty(), y.lines);
+    }
+
+    /** One test point per barrier: ok when everyone came. */
+    private static Point barrier(Event.BarrierReleased e) {
+        Yaml y = new Yaml();
+        y.name("phase", e.phase().key());
+        y.number("trial", Integer.toString(e.trial()));
+        y.quoted("arrived", String.join(", ", e.arrived()));
+        if (!e.ok()) {
+            y.quoted("missing", String.join(", ", e.missing()));
+            y.quoted("reason", e.reason());
+        }
+        return new Point(e.ok(), "trial " + e.trial() + " " + e.phase().key() + " barrier " + e.name()
+                + (e.ok() ? " (" + e.arrived().size() + " arrived)" : " never came: " + String.join(", ", e.missing())),
+                Optional.empty(), e.ok() ? List.of() : y.lines);
     }
 
     private static Point lost(Event.WorkerLost e) {

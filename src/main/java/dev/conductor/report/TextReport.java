@@ -56,6 +56,14 @@ public final class TextReport implements EventSink {
                 out.println("  LOST     " + e.worker() + " (trial " + e.trial() + ", " + e.phase().key() + "): " + e.reason());
             }
             case Event.RunFinished e -> summary(e);
+            case Event.BarrierReleased e -> {
+                if (!e.ok()) {
+                    out.println("  BARRIER  " + e.name() + " (trial " + e.trial() + ", " + e.phase().key() + "): "
+                            + e.reason() + "; never came: " + String.join(", ", e.missing()));
+                } else if (verbosity != Verbosity.QUIET) {
+                    out.println("  barrier  " + e.name() + " released: " + String.join(", ", e.arrived()));
+                }
+            }
             case Event.LinkOpened e -> {
                 if (verbosity != Verbosity.QUIET) {
                     out.println("  link     " + e.worker() + " at " + e.address() + ": protocol v" + e.protocol()

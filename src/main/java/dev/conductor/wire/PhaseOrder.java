@@ -28,8 +28,33 @@ public record PhaseOrder(String resultHost, int resultPort, List<StepSpec> steps
         steps = List.copyOf(steps);
     }
 
-    /** One step as the reference sends it. {@code timeout} is in whole seconds. */
-    public record StepSpec(String command, boolean spawn, long timeout) {
+    /**
+     * One step. {@code command}, {@code spawn} and {@code timeout} (whole seconds) are the
+     * reference's; for the reference's kind of step, {@code kind} is {@code command} and the
+     * rest is empty. Other kinds (v2 only) carry their arguments in {@code args} and the step
+     * as written in {@code command}; {@code key} is the step's key in the worker file.
+     */
+    public record StepSpec(String command, boolean spawn, long timeout, String kind, String key, ObjectNode args) {
+        public static final String COMMAND = "command";
+
+        public StepSpec(String command, boolean spawn, long timeout) {
+            this(command, spawn, timeout, COMMAND, null, null);
+        }
+
+        public boolean isCommand() {
+            return COMMAND.equals(kind);
+        }
+
+        /** The same step without what only v2 carries. */
+        StepSpec v1() {
+            return new StepSpec(command, spawn, timeout);
+        }
+    }
+
+    /** The order as v1 carries it: without step keys (a reference player knows none). */
+    public PhaseOrder v1() {
+        return new PhaseOrder(resultHost, resultPort, steps.stream().map(StepSpec::v1).toList(), trial, phase, worker,
+                continueOnFailure);
     }
 
     public ObjectNode toData() {
@@ -42,6 +67,15 @@ public record PhaseOrder(String resultHost, int resultPort, List<StepSpec> steps
             step.put("command", s.command());
             step.put("spawn", s.spawn());
             step.put("timeout", s.timeout());
+            if (s.key() != null) {
+                step.put("key", s.key());
+            }
+            if (!s.isCommand()) {
+                step.put("kind", s.kind());
+                if (s.args() != null) {
+                    step.set("args", s.args());
+                }
+            }
         }
         trial.ifPresent(t -> data.put("trial", t));
         phase.ifPresent(p -> data.put("phase", p));
@@ -89,7 +123,10 @@ public record PhaseOrder(String resultHost, int resultPort, List<StepSpec> steps
                 }
                 seconds = (long) Math.ceil(timeout.asDouble());
             }
-            specs.add(new StepSpec(command.asText(), spawn.asBoolean(false), seconds));
+            String kind = s.path("kind").asText(StepSpec.COMMAND);
+            JsonNode args = s.get("args");
+            specs.add(new StepSpec(command.asText(), spawn.asBoolean(false), seconds, kind,
+                    s.hasNonNull("key") ? s.get("key").asText() : null, args instanceof ObjectNode o ? o : null));
         }
         JsonNode trial = data.get("trial");
         JsonNode phase = data.get("phase");

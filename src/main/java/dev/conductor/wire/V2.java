@@ -20,6 +20,7 @@ public final class V2 {
     public static final String RUN = "run";
     public static final String ABORT = "abort";
     public static final String BYE = "bye";
+    public static final String BARRIER_RELEASE = "barrier_release";
     // player -> conductor
     public static final String WELCOME = "welcome";
     public static final String AUTH_OK = "auth_ok";
@@ -30,6 +31,7 @@ public final class V2 {
     public static final String STEP_FINISHED = "step_finished";
     public static final String SPAWN_EXITED = "spawn_exited";
     public static final String PHASE_DONE = "phase_done";
+    public static final String BARRIER_ARRIVE = "barrier_arrive";
     // both ways
     public static final String HEARTBEAT = "heartbeat";
     public static final String ERROR = "error";
