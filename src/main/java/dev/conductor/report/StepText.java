@@ -63,10 +63,17 @@ final class StepText {
         return m.isEmpty() ? "an earlier step failed" : oneLine(m, 200);
     }
 
-    /** A reference player has no output fields: everything it has to say is in the message. */
+    /**
+     * A reference player has no output fields: everything it has to say is in the message. Worth
+     * quoting when it says more than the command and {@link #reason}.
+     */
     static boolean outputOnlyInMessage(Event.StepFinished e) {
-        return e.stdout().isEmpty() && e.stderr().isEmpty() && !e.message().isBlank()
-                && !e.message().strip().equals(e.command().strip());
+        if (!e.stdout().isEmpty() || !e.stderr().isEmpty()) {
+            return false;
+        }
+        String command = e.command().strip();
+        List<String> rest = e.message().lines().map(String::strip).filter(l -> !l.isEmpty() && !l.equals(command)).toList();
+        return rest.size() > 1 || (rest.size() == 1 && !rest.getFirst().equals(reason(e)));
     }
 
     static String millis(Duration d) {

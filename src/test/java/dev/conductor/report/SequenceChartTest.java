@@ -168,6 +168,9 @@ class SequenceChartTest {
                 .containsExactly("note a: 4750 more step row(s) not drawn (4750 ok): over 500 in this phase",
                         "note b: 4749 more step row(s) not drawn (4749 ok): over 500 in this phase");
         assertThat(mmd).contains("w2->>w2: ❌ FAIL 1 step5000 · 1 ms · false");
+        // A worker's count stands where its part of the phase ends, before its answer.
+        assertThat(mmd).contains("    Note right of w1: 4750 more step row(s) not drawn (4750 ok): over 500 in this phase\n"
+                + "    w1-->>conductor: done\n");
         assertThat(svg.length()).isLessThan(1_000_000);
         assertThat(JUnitReportTest.parse(svg).getDocumentElement().getTagName()).isEqualTo("svg");
     }

@@ -162,6 +162,31 @@ class TapReportTest {
         assertThat(yaml.path("stderr").asText()).isEqualTo(expectedStderr);
     }
 
+    /** A reference player sends no output fields: what it has is in the message, which is then quoted. */
+    @Test
+    void aReferencePlayersMessageIsQuotedWhenItIsAllThereIs() {
+        List<Event> events = RunLog.start("t.cfg", 1, "old").trial(1).phase(1, Phase.RUN, "old")
+                .step(1, Phase.RUN, "old", 0, "step1", "make test", Status.FAILED, 2, "make test\ncc: error: x.c\nmake: *** [test] Error 2",
+                        5, "", "")
+                .step(1, Phase.RUN, "old", 1, "timeout5", "sleep 9", Status.TIMEOUT, 1,
+                        "Command timed out after 5 seconds (process tree killed)", 5000, "", "")
+                .endPhase(1, Phase.RUN).endTrial(1).finish(1, false);
+        String tap = TapReport.render(events);
+        assertThat(tap).contains("""
+                  reason: "cc: error: x.c"
+                  message: |
+                    make test
+                    cc: error: x.c
+                    make: *** [test] Error 2
+                  ...
+                """);
+        // Our player's timeout message is the reason itself: no need to say it twice.
+        assertThat(tap).contains("""
+                  reason: "Command timed out after 5 seconds (process tree killed)"
+                  ...
+                """);
+    }
+
     @Test
     void hashesAndBackslashesInNamesAreEscapedSoNoDirectiveIsInvented() throws Exception {
         List<Event> events = RunLog.start("t.cfg", 1, "w#1").trial(1).phase(1, Phase.RUN, "w#1")
