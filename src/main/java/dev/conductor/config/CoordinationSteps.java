@@ -42,7 +42,8 @@ final class CoordinationSteps {
     static Step parse(String key, int line, String prefix, String rest) throws Bad {
         String args = PythonText.strip(rest);
         return switch (prefix) {
-            case "sleep:" -> new Step.Sleep(key, line, duration(args, "sleep: SECONDS, e.g. sleep: 2.5"));
+            case "sleep:" -> new Step.Sleep(key, line, duration(words(args, 1, 1, "sleep: SECONDS, e.g. sleep: 2.5")[0],
+                    "the time to sleep"));
             case "barrier:" -> {
                 String[] w = words(args, 1, 2, "barrier: NAME [LIMIT], e.g. barrier: ready 60");
                 if (!NAME.matcher(w[0]).matches()) {
