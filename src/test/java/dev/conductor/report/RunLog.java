@@ -68,6 +68,15 @@ final class RunLog {
         return this;
     }
 
+    /** Each of {@code arrived} reaches barrier {@code name}, then the conductor releases it: ok when none is missing. */
+    RunLog barrier(int trial, Phase phase, String name, List<String> arrived, List<String> missing, String reason) {
+        for (String w : arrived) {
+            events.add(new Event.BarrierArrived(tick(1), trial, phase, w, name));
+        }
+        events.add(new Event.BarrierReleased(tick(1), trial, phase, name, missing.isEmpty(), arrived, missing, reason));
+        return this;
+    }
+
     RunLog lost(int trial, Phase phase, String worker, String reason) {
         lostInPhase.add(worker);
         events.add(new Event.WorkerLost(tick(1), trial, phase, worker, reason));
@@ -149,6 +158,24 @@ final class RunLog {
                 .endPhase(1, z)
                 .endTrial(1)
                 .finish(3, false);
+    }
+
+    /** Two workers meet at barrier "ready"; then "late" gives up on b, which failed before it. */
+    static List<Event> barriers() {
+        Phase r = Phase.RUN;
+        return start("examples/barriers/test.cfg", 1, "a", "b")
+                .trial(1)
+                .phase(1, r, "a", "b")
+                .ok(1, r, "a", 0, "step1", "barrier: ready", "")
+                .ok(1, r, "b", 0, "step1", "barrier: ready", "")
+                .barrier(1, r, "ready", List.of("a", "b"), List.of(), "")
+                .step(1, r, "b", 1, "step2", "false", Status.FAILED, 1, "false\nexited with code 1", 2, "", "")
+                .barrier(1, r, "late", List.of("a"), List.of("b"), "b finished the phase without arriving")
+                .step(1, r, "a", 1, "step2", "barrier: late", Status.FAILED, 1, "barrier late failed: b never came", 3,
+                        "", "")
+                .endPhase(1, r)
+                .endTrial(1)
+                .finish(1, false);
     }
 
     /** Two trials of two workers where everything passes. */

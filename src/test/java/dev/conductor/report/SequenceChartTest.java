@@ -50,6 +50,30 @@ class SequenceChartTest {
     }
 
     @Test
+    void barriersAreArrowsThroughTheConductorAndAFailedReleaseIsMarked() throws Exception {
+        SequenceChart chart = SequenceChart.of(RunLog.barriers());
+        List<String> rows = chart.rows().stream().map(SequenceChartTest::describe).toList();
+        assertThat(rows).containsSubsequence(
+                "a->conductor INFO arrive ready",
+                "b->conductor INFO arrive ready",
+                "conductor->a OK release ready",
+                "conductor->b OK release ready",
+                "a->conductor INFO arrive late",
+                "conductor->a FAILED release late FAILED: never came: b");
+        String mmd = chart.mermaid();
+        for (String line : mmd.lines().toList()) {
+            assertThat(MERMAID_LINES).as(line).anyMatch(p -> p.matcher(line).matches());
+        }
+        assertThat(mmd).contains("    w1->>conductor: arrive ready\n").contains("    conductor-->>w2: release ready\n")
+                .contains("    rect rgb(255, 221, 221)\n    conductor-->>w1: ❌ release late FAILED: never came: b\n    end\n");
+        Document doc = JUnitReportTest.parse(chart.svg());
+        List<Element> failedArrows = groups(doc, "arrow").stream().filter(g -> g.getAttribute("class").contains("failed")).toList();
+        assertThat(failedArrows).hasSize(1);
+        assertThat(failedArrows.getFirst().getAttribute("data-to")).isEqualTo("a");
+        assertThat(texts(failedArrows.getFirst())).containsExactly("release late FAILED: never came: b");
+    }
+
+    @Test
     void mermaidTextIsOneKnownStatementALineWithEveryAwkwardCharacterEncoded() {
         String mmd = SequenceChart.of(RunLog.mixed()).mermaid();
         assertThat(mmd).startsWith("sequenceDiagram\n");

@@ -43,7 +43,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * an interrupted run ends with a {@code not ok} of its own, since the steps it never ran are in
  * no plan ({@code Bail out!} would do, but prove still prints "Result: PASS" above it).</li>
  * </ul>
- * (DTest's one test point per barrier follows once the event log has barrier events.)
+ * As in DTest, every barrier is a test point of its own (released, or naming who never came).
  */
 class TapReportTest {
     private static final Path PROVE = Path.of("/usr/bin/prove");
@@ -160,6 +160,31 @@ class TapReportTest {
         assertThat(yaml.path("stdout").asText()).isEqualTo(clean);
         String expectedStderr = RunLog.NASTY.substring(0, RunLog.NASTY.length() - 1).replace('\uD800', '\uFFFD') + "\n";
         assertThat(yaml.path("stderr").asText()).isEqualTo(expectedStderr);
+    }
+
+    /** DTest's one test point per barrier, and a YAML block naming who never came when it failed. */
+    @Test
+    void eachBarrierIsATestPointThatNamesWhoNeverCame() throws Exception {
+        String tap = TapReport.render(RunLog.barriers(), 13);
+        assertThat(tap.lines().filter(l -> POINT.matcher(l).matches())).containsExactly(
+                "ok 1 - trial 1 run a step1: barrier: ready",
+                "not ok 2 - trial 1 run a step2: barrier: late",
+                "ok 3 - trial 1 run b step1: barrier: ready",
+                "not ok 4 - trial 1 run b step2: false",
+                "ok 5 - trial 1 run barrier ready (2 arrived)",
+                "not ok 6 - trial 1 run barrier late never came: b");
+        assertThat(tap).contains("""
+                not ok 6 - trial 1 run barrier late never came: b
+                  ---
+                  phase: run
+                  trial: 1
+                  arrived: "a"
+                  missing: "b"
+                  reason: "b finished the phase without arriving"
+                  ...
+                """);
+        assumeTrue(Files.isExecutable(PROVE), "needs Perl's prove (Debian: perl)");
+        assertThat(prove(tap).output()).doesNotContain("Parse errors").contains("Failed tests:  2, 4, 6");
     }
 
     /** A reference player sends no output fields: what it has is in the message, which is then quoted. */
