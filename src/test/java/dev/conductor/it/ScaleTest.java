@@ -20,7 +20,10 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.BufferedReader;
+import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -46,13 +49,16 @@ class ScaleTest {
     Path dir;
 
     @Test
-    @Timeout(value = 180, unit = TimeUnit.SECONDS)
+    @Timeout(value = 150, unit = TimeUnit.SECONDS)
     void sixtyFourPlayersTwentyStepsFiveTrialsKeepEveryResult() throws Exception {
-        Lab lab = new Lab(dir).test("trials: " + TRIALS);
+        int[] ports = distinctFreePorts(2 * PLAYERS);
+        StringBuilder testFile = new StringBuilder("[Test]\ntrials: " + TRIALS + "\n\n[Workers]\n");
         for (int w = 0; w < PLAYERS; w++) {
-            lab.worker(name(w), sections());
+            Files.writeString(dir.resolve(name(w) + ".cfg"), "[Coordinator]\nplayer: 127.0.0.1\nconductor: 127.0.0.1\n"
+                    + "cmdport: " + ports[2 * w] + "\nresultsport: " + ports[2 * w + 1] + "\n\n" + sections());
+            testFile.append(name(w)).append(": ").append(name(w)).append(".cfg\n");
         }
-        Path test = lab.write();
+        Path test = Files.writeString(dir.resolve("test.cfg"), testFile);
         Path runDir = dir.resolve("results").resolve("scale");
         TestPlan plan = PlanLoader.load(test);
 
@@ -62,7 +68,7 @@ class ScaleTest {
         long started = System.nanoTime();
         try {
             for (int w = 0; w < PLAYERS; w++) {
-                players.add(Player.start(Player.Options.of(new InetSocketAddress("127.0.0.1", lab.cmdport(name(w))), name(w))));
+                players.add(Player.start(Player.Options.of(new InetSocketAddress("127.0.0.1", ports[2 * w]), name(w))));
             }
             try (EventJsonl jsonl = new EventJsonl(runDir.resolve("events.jsonl"));
                  Transcripts transcripts = Transcripts.in(runDir)) {
@@ -138,6 +144,27 @@ class ScaleTest {
         assertThat(entries).isEqualTo(expected);
         assertThat(fromReport).isEqualTo(everyResult());
         assertThat(report.path("metadata").path("exit_code").asInt()).isZero();
+    }
+
+    /**
+     * Ports held open together until all are found, so none is handed out twice ({@link
+     * Lab#freePort()} closes each at once, and among 128 the kernel often repeats one).
+     */
+    private static int[] distinctFreePorts(int n) throws IOException {
+        List<ServerSocket> held = new ArrayList<>();
+        try {
+            int[] ports = new int[n];
+            for (int i = 0; i < n; i++) {
+                ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+                held.add(s);
+                ports[i] = s.getLocalPort();
+            }
+            return ports;
+        } finally {
+            for (ServerSocket s : held) {
+                s.close();
+            }
+        }
     }
 
     private static String name(int w) {
