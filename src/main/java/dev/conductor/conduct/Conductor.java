@@ -339,6 +339,8 @@ public final class Conductor {
             case Step.Signal x -> args.put("target", x.target()).put("signal", x.signal());
             case Step.Terminate x -> args.put("target", x.target()).put("grace_ms", x.grace().toMillis());
             case Step.Wait x -> args.put("target", x.target()).put("limit_ms", x.limit().toMillis());
+            case Step.Put x -> args.put("remote", x.remote()).put("local", x.local());
+            case Step.Get x -> args.put("remote", x.remote()).put("name", x.name());
             case Step.Command x -> throw new IllegalStateException("handled above");
         }
         return new PhaseOrder.StepSpec(step.text(), false, seconds, step.mode().key(), step.key(), args);
@@ -378,7 +380,7 @@ public final class Conductor {
         WorkerRun(Worker worker, long maxMessageSize) {
             this.worker = worker;
             this.maxMessageSize = maxMessageSize;
-            this.reporter = new Reporter(events, transcripts, worker.name());
+            this.reporter = new Reporter(events, transcripts, worker.name(), folderOf(plan.testFile()));
         }
 
         /** Opens a link if there is none, then sends the phase. Empty when all went well. */
@@ -483,6 +485,11 @@ public final class Conductor {
                 resultPort.close();
             }
         }
+    }
+
+    private static java.nio.file.Path folderOf(java.nio.file.Path file) {
+        java.nio.file.Path parent = file.toAbsolutePath().getParent();
+        return parent == null ? java.nio.file.Path.of("").toAbsolutePath() : parent;
     }
 
     private static void closeQuietly(Socket s) {

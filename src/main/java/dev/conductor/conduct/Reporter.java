@@ -18,7 +18,10 @@ final class Reporter {
     private final String worker;
     private boolean diskFailureReported;
 
-    Reporter(EventSink events, Transcripts transcripts, String worker) {
+    private final java.nio.file.Path testFolder;
+
+    Reporter(EventSink events, Transcripts transcripts, String worker, java.nio.file.Path testFolder) {
+        this.testFolder = testFolder.toAbsolutePath().normalize();
         this.events = events;
         this.transcripts = transcripts;
         this.worker = worker;
@@ -60,6 +63,32 @@ final class Reporter {
                 d.map(StepResult.Details::stderr).orElse(""));
         events.accept(e);
         return e.failed();
+    }
+
+    /** A put's source: under the test file's folder, or empty when the path would leave it. */
+    Optional<java.nio.file.Path> putSource(String relative) {
+        java.nio.file.Path p = testFolder.resolve(relative).normalize();
+        return p.startsWith(testFolder) ? Optional.of(p) : Optional.empty();
+    }
+
+    java.nio.file.Path getTarget(int trial, String name) throws IOException {
+        java.nio.file.Path folder = transcripts.filesFolder(trial, worker).toAbsolutePath().normalize();
+        java.nio.file.Path p = folder.resolve(name).normalize();
+        if (!p.startsWith(folder) || p.equals(folder)) {
+            throw new IOException("'" + name + "' would be written outside " + folder);
+        }
+        return p;
+    }
+
+    /** For the event log: the run-relative form of a path in the run folder. */
+    String relativeToRun(java.nio.file.Path p) {
+        return transcripts.runDir().map(d -> d.toAbsolutePath().normalize().relativize(p).toString()).orElse(p.toString());
+    }
+
+    void fileCopied(int trial, Phase phase, int index, String direction, String from, String to,
+                    java.util.List<dev.conductor.wire.FileTransfer.Entry> entries, String error) {
+        events.accept(new Event.FileCopied(Instant.now(), trial, phase, worker, index, direction, from, to, entries,
+                error == null ? "" : error));
     }
 
     void spawnExited(int trial, Phase phase, int index, int code) {

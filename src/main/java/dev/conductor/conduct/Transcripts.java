@@ -69,6 +69,26 @@ public final class Transcripts implements AutoCloseable {
         return at;
     }
 
+    /** Where {@code get} puts a trial's files of a worker: {@code trial-N/<worker>/} in the run folder. */
+    public Path filesFolder(int trial, String worker) throws IOException {
+        if (runDir.isPresent()) {
+            return runDir.get().resolve("trial-" + trial).resolve(worker);
+        }
+        synchronized (this) {
+            if (scratch == null) {
+                scratch = Files.createTempDirectory("conductor-files-");
+            }
+            return scratch.resolve("trial-" + trial).resolve(worker);
+        }
+    }
+
+    /** The run folder, if there is one. */
+    public Optional<Path> runDir() {
+        return runDir;
+    }
+
+    private Path scratch;
+
     /** Flushes every file, so that a reader of the run folder sees what has arrived so far. */
     public synchronized void flush() {
         for (Sink s : sinks.values()) {

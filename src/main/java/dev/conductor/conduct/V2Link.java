@@ -433,6 +433,17 @@ final class V2Link implements WorkerLink {
                                 StepResult.Status.FAILED, offsetMicros);
                     }
                     case V2.BARRIER_ARRIVE -> desk.arrive(worker, m.data().path("name").asText());
+                    case V2.PULL -> {
+                        if (index >= 0 && index < steps.size() && steps.get(index) instanceof Step.Put put) {
+                            push(phaseId, trial, phase, index, put, reporter);
+                        }
+                    }
+                    case dev.conductor.wire.FileTransfer.BEGIN, dev.conductor.wire.FileTransfer.DATA,
+                         dev.conductor.wire.FileTransfer.FILE_DONE, dev.conductor.wire.FileTransfer.DONE -> {
+                        if (index >= 0 && index < steps.size() && steps.get(index) instanceof Step.Get get) {
+                            receive(trial, phase, index, get, m, reporter);
+                        }
+                    }
                     case V2.PHASE_DONE -> {
                         desk.gone(worker, "it finished the phase without reaching the barrier");
                         reporter.finished(trial, phase);
@@ -448,6 +459,62 @@ final class V2Link implements WorkerLink {
                 tp[2] = 0; // over: later output of its spawned steps is routed to the late reporter
             }
         }
+    }
+
+    /** Files of this phase's 'get' steps being received, by step index. */
+    private final Map<Integer, dev.conductor.wire.FileTransfer.Receiver> receiving = new ConcurrentHashMap<>();
+
+    private void receive(int trial, Phase phase, int index, Step.Get get, V2.Message m, Reporter reporter) {
+        var r = receiving.get(index);
+        java.nio.file.Path target = null;
+        if (r == null) {
+            try {
+                target = reporter.getTarget(trial, get.name());
+            } catch (IOException e) {
+                reporter.fileCopied(trial, phase, index, "get", get.remote(), get.name(), List.of(), e.getMessage());
+                return;
+            }
+            r = new dev.conductor.wire.FileTransfer.Receiver(target);
+            receiving.put(index, r);
+        }
+        if (r.accept(m.type(), m.data())) {
+            receiving.remove(index);
+            String where;
+            try {
+                where = reporter.relativeToRun(reporter.getTarget(trial, get.name()));
+            } catch (IOException e) {
+                where = get.name();
+            }
+            reporter.fileCopied(trial, phase, index, "get", get.remote(), where, r.entries(), r.error());
+        }
+    }
+
+    /** Streams a put's file(s) to the player on a thread of its own, beside the other messages. */
+    private void push(int phaseId, int trial, Phase phase, int index, Step.Put put, Reporter reporter) {
+        Thread.ofVirtual().name("put-" + worker + "-" + index).start(() -> {
+            Optional<java.nio.file.Path> source = reporter.putSource(put.local());
+            try {
+                if (source.isEmpty()) {
+                    throw new IOException("'" + put.local() + "' is outside the test file's folder");
+                }
+                var entries = dev.conductor.wire.FileTransfer.send(source.get(), phaseId, index,
+                        (type, data) -> write(V2.encode(type, data)));
+                reporter.fileCopied(trial, phase, index, "put", source.get().toString(), put.remote(), entries, null);
+            } catch (IOException e) {
+                if (source.isEmpty()) {
+                    ObjectNode d = Json.object();
+                    d.put("id", phaseId);
+                    d.put("index", index);
+                    d.put("error", e.getMessage());
+                    try {
+                        write(V2.encode(dev.conductor.wire.FileTransfer.DONE, d));
+                    } catch (IOException ignored) {
+                        // The link is breaking; the reader reports it.
+                    }
+                }
+                reporter.fileCopied(trial, phase, index, "put", put.local(), put.remote(), List.of(), e.getMessage());
+            }
+        });
     }
 
     private String silentReason(Phase phase, List<Step> steps, boolean[] reported, int phaseId) {

@@ -18,7 +18,8 @@ import java.util.regex.PatternSyntaxException;
  */
 final class CoordinationSteps {
     static final List<String> PREFIXES = List.of("sleep:", "barrier:", "expect:", "send:", "close:", "signal:",
-            "terminate:", "wait:");
+            "terminate:", "wait:", "put:", "get:");
+    private static final Duration TRANSFER_LIMIT = Duration.ofSeconds(600);
     private static final Duration DEFAULT_LIMIT = Duration.ofSeconds(30);
     private static final Duration DEFAULT_GRACE = Duration.ofSeconds(5);
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.-]+");
@@ -74,6 +75,19 @@ final class CoordinationSteps {
                 String[] w = words(args, 1, 2, "wait: TARGET [LIMIT], e.g. wait: spawn1 60");
                 yield new Step.Wait(key, line, target(w[0]), w.length > 1 ? duration(w[1], "the limit") : DEFAULT_LIMIT);
             }
+            case "put:" -> {
+                String[] w = words(args, 2, 3, "put: LOCAL REMOTE [LIMIT], e.g. put: data/payload.bin payload.bin");
+                yield new Step.Put(key, line, relative(w[0], "LOCAL (relative to the test file's folder)"),
+                        relative(w[1], "REMOTE (relative to the player's files folder)"),
+                        w.length > 2 ? duration(w[2], "the limit") : TRANSFER_LIMIT);
+            }
+            case "get:" -> {
+                String[] w = words(args, 1, 3, "get: REMOTE [NAME [LIMIT]], e.g. get: capture.pcap");
+                String remote = relative(w[0], "REMOTE (relative to the player's files folder)");
+                String name = w.length > 1 ? relative(w[1], "NAME (relative to the worker's results folder)")
+                        : java.nio.file.Path.of(remote).getFileName().toString();
+                yield new Step.Get(key, line, remote, name, w.length > 2 ? duration(w[2], "the limit") : TRANSFER_LIMIT);
+            }
             default -> throw new Bad("unknown step prefix " + prefix);
         };
     }
@@ -111,6 +125,20 @@ final class CoordinationSteps {
         String tail = rest.substring(end + 1).strip();
         Duration limit = tail.isEmpty() ? DEFAULT_LIMIT : duration(tail, "the limit");
         return new Step.Expect(key, line, target, regex, limit);
+    }
+
+    /** A path that stays inside its folder: relative, and no '..' part. */
+    static String relative(String path, String what) throws Bad {
+        java.nio.file.Path p;
+        try {
+            p = java.nio.file.Path.of(path).normalize();
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new Bad(what + ": '" + path + "' is not a path");
+        }
+        if (p.isAbsolute() || p.startsWith("..") || p.toString().isEmpty() || path.contains("/../") || path.startsWith("../")) {
+            throw new Bad(what + ": '" + path + "' must be relative and stay inside its folder (no absolute path, no '..')");
+        }
+        return p.toString();
     }
 
     private static String[] words(String args, int min, int max, String usage) throws Bad {

@@ -109,6 +109,21 @@ public sealed interface Event {
         }
     }
 
+    /**
+     * A {@code put} (conductor to player) or {@code get} (player to conductor) went across.
+     *
+     * @param from    where it was read: for put a path on the conductor, for get one on the player
+     * @param to      where it was written: for get a path relative to the run folder
+     * @param entries every file with its size and SHA-256, as both sides computed them
+     * @param error   why it failed, or empty
+     */
+    record FileCopied(Instant at, int trial, Phase phase, String worker, int index, String direction, String from,
+                      String to, List<dev.conductor.wire.FileTransfer.Entry> entries, String error) implements Event {
+        public FileCopied {
+            entries = List.copyOf(entries);
+        }
+    }
+
     /** The player said the phase is complete. */
     record WorkerFinished(Instant at, int trial, Phase phase, String worker) implements Event {
     }

@@ -9,7 +9,7 @@ import java.util.Locale;
  * reports can point at it, and what the user wrote ({@link #text()}) so reports can show it.
  */
 public sealed interface Step permits Step.Command, Step.Sleep, Step.Barrier, Step.Expect, Step.Send, Step.Close,
-        Step.Signal, Step.Terminate, Step.Wait {
+        Step.Signal, Step.Terminate, Step.Wait, Step.Put, Step.Get {
 
     /** The step's key in the worker file, e.g. {@code step1}, {@code spawn2}, {@code timeout10}. */
     String key();
@@ -34,7 +34,7 @@ public sealed interface Step permits Step.Command, Step.Sleep, Step.Barrier, Ste
         SPAWN,
         /** A command in the foreground with an explicit limit. */
         TIMEOUT,
-        SLEEP, BARRIER, EXPECT, SEND, CLOSE, SIGNAL, TERMINATE, WAIT;
+        SLEEP, BARRIER, EXPECT, SEND, CLOSE, SIGNAL, TERMINATE, WAIT, PUT, GET;
 
         public String key() {
             return name().toLowerCase(Locale.ROOT);
@@ -190,6 +190,34 @@ public sealed interface Step permits Step.Command, Step.Sleep, Step.Barrier, Ste
 
         public String text() {
             return "wait: " + target + " " + seconds(limit);
+        }
+    }
+
+    /**
+     * Copies {@code local} (a file or folder, relative to the test file's folder) to
+     * {@code remote} (relative to the player's files folder).
+     */
+    record Put(String key, int line, String local, String remote, Duration limit) implements Step {
+        public Mode mode() {
+            return Mode.PUT;
+        }
+
+        public String text() {
+            return "put: " + local + " " + remote;
+        }
+    }
+
+    /**
+     * Copies {@code remote} (a file or folder, relative to the player's files folder) into the
+     * run's folder as {@code trial-N/<worker>/<name>}.
+     */
+    record Get(String key, int line, String remote, String name, Duration limit) implements Step {
+        public Mode mode() {
+            return Mode.GET;
+        }
+
+        public String text() {
+            return "get: " + remote + " " + name;
         }
     }
 

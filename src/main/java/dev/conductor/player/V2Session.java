@@ -17,6 +17,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
@@ -62,6 +63,9 @@ final class V2Session {
 
     record Spawned(Process process, OutputWatch watch) {
     }
+
+    /** File messages of a 'put' in progress, by step index. */
+    private final Map<Integer, java.util.concurrent.BlockingQueue<V2.Message>> incoming = new ConcurrentHashMap<>();
 
     /** The player's processes that outlive a session: adopted at a clean end, killed at a Reset or shutdown. */
     interface Leftovers {
@@ -213,6 +217,13 @@ final class V2Session {
             case V2.BARRIER_RELEASE -> releases
                     .computeIfAbsent(m.data().path("name").asText(), n -> new java.util.concurrent.LinkedBlockingQueue<>())
                     .add(m.data());
+            case dev.conductor.wire.FileTransfer.BEGIN, dev.conductor.wire.FileTransfer.DATA,
+                 dev.conductor.wire.FileTransfer.FILE_DONE, dev.conductor.wire.FileTransfer.DONE -> {
+                var q = incoming.get(m.data().path("index").asInt(-1));
+                if (q != null) {
+                    q.add(m);
+                }
+            }
             case V2.ABORT -> {
                 log.info("conductor {} aborted the running phase: {}", conductorName, m.data().path("reason").asText(""));
                 steps.abort();
@@ -354,6 +365,8 @@ final class V2Session {
                     yield new Outcome(0, StepResult.Status.OK, "slept " + a.path("ms").asLong() + " ms", "");
                 }
                 case "barrier" -> barrier(id, index, a);
+                case "put" -> put(id, index, a);
+                case "get" -> get(id, index, a);
                 case "expect" -> expect(a);
                 case "send" -> withTarget(a, sp -> {
                     byte[] data = java.util.Base64.getDecoder().decode(a.path("data").asText());
@@ -443,6 +456,76 @@ final class V2Session {
         sp.process().waitFor(5, TimeUnit.SECONDS);
         return new Outcome(0, StepResult.Status.OK, "still running " + grace.toMillis() / 1000.0
                 + " s after SIGTERM: killed with SIGKILL", "");
+    }
+
+    /** A path under the player's files folder (its working folder), or null when it would leave it. */
+    private Path inFiles(String relative) {
+        Path root = options.workDir().toAbsolutePath().normalize();
+        Path p = root.resolve(relative).normalize();
+        return p.startsWith(root) && !p.equals(root) ? p : null;
+    }
+
+    private Outcome put(int id, int index, ObjectNode a) throws InterruptedException {
+        Path target = inFiles(a.path("remote").asText());
+        if (target == null) {
+            return new Outcome(V1_ERROR, StepResult.Status.FAILED, "'" + a.path("remote").asText()
+                    + "' is outside this player's files folder " + options.workDir(), "");
+        }
+        var queue = new java.util.concurrent.LinkedBlockingQueue<V2.Message>();
+        incoming.put(index, queue);
+        try (var receiver = new dev.conductor.wire.FileTransfer.Receiver(target)) {
+            ObjectNode pull = Json.object();
+            pull.put("id", id);
+            pull.put("index", index);
+            trySend(V2.PULL, pull);
+            while (true) {
+                // Silence from the conductor ends the whole session anyway; this bounds a stuck sender.
+                V2.Message m = queue.poll(SILENCE.toMillis() * 4, TimeUnit.MILLISECONDS);
+                if (m == null) {
+                    return new Outcome(V1_ERROR, StepResult.Status.TIMEOUT, "the conductor stopped sending '"
+                            + a.path("local").asText() + "'", "");
+                }
+                if (receiver.accept(m.type(), m.data())) {
+                    break;
+                }
+            }
+            if (receiver.error() != null) {
+                return new Outcome(V1_ERROR, StepResult.Status.FAILED, "put " + a.path("local").asText() + ": "
+                        + receiver.error(), "");
+            }
+            return new Outcome(0, StepResult.Status.OK, "received " + summary(receiver.entries()) + " into " + target,
+                    listing(receiver.entries()));
+        } finally {
+            incoming.remove(index);
+        }
+    }
+
+    private Outcome get(int id, int index, ObjectNode a) {
+        Path source = inFiles(a.path("remote").asText());
+        if (source == null) {
+            return new Outcome(V1_ERROR, StepResult.Status.FAILED, "'" + a.path("remote").asText()
+                    + "' is outside this player's files folder " + options.workDir(), "");
+        }
+        try {
+            var entries = dev.conductor.wire.FileTransfer.send(source, id, index, this::send);
+            return new Outcome(0, StepResult.Status.OK, "sent " + summary(entries) + " from " + source, listing(entries));
+        } catch (IOException e) {
+            return new Outcome(V1_ERROR, StepResult.Status.FAILED, "get " + source + ": " + e.getMessage(), "");
+        }
+    }
+
+    private static String summary(List<dev.conductor.wire.FileTransfer.Entry> entries) {
+        return entries.size() + " file(s), " + entries.stream().mapToLong(dev.conductor.wire.FileTransfer.Entry::bytes).sum()
+                + " bytes";
+    }
+
+    /** What 'sha256sum' would print for the files, so users can compare at a glance. */
+    private static String listing(List<dev.conductor.wire.FileTransfer.Entry> entries) {
+        StringBuilder b = new StringBuilder();
+        for (var e : entries) {
+            b.append(e.sha256()).append("  ").append(e.path().isEmpty() ? "-" : e.path()).append('\n');
+        }
+        return b.toString();
     }
 
     private Outcome barrier(int id, int index, ObjectNode a) throws InterruptedException {

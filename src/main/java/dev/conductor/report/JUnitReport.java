@@ -66,6 +66,9 @@ public final class JUnitReport {
                 case Event.RunFinished e -> runEnd = e.at();
                 case Event.BarrierArrived e -> {
                 }
+                case Event.FileCopied e -> {
+                    // The put or get step is a test point (test case) of its own already.
+                }
                 case Event.BarrierReleased e -> {
                     // A failed barrier fails its waiting steps, which are test cases already.
                 }

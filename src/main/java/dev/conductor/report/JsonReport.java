@@ -140,6 +140,17 @@ public final class JsonReport {
                 }
                 case Event.BarrierArrived e -> {
                 }
+                case Event.FileCopied e -> {
+                    ObjectNode f = worker(phase, e.worker()).withArray("files").addObject();
+                    f.put("step", e.index() + 1);
+                    f.put("direction", e.direction());
+                    f.put("from", e.from());
+                    f.put("to", e.to());
+                    f.set("entries", dev.conductor.wire.FileTransfer.json(e.entries()));
+                    if (!e.error().isEmpty()) {
+                        f.put("error", e.error());
+                    }
+                }
                 case Event.BarrierReleased e -> {
                     ObjectNode b = phase.withObject("barriers").putObject(e.name());
                     b.put("ok", e.ok());

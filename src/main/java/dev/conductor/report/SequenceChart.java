@@ -139,6 +139,15 @@ public record SequenceChart(String title, List<String> lifelines, List<Row> rows
                         add(new Row.Separator(verdict + " · exit code " + e.exitCode(),
                                 e.exitCode() == 0 ? Mark.OK : Mark.FAILED));
                     }
+                    case Event.FileCopied e -> {
+                        long bytes = e.entries().stream().mapToLong(x -> x.bytes()).sum();
+                        String label = e.direction() + " " + StepText.oneLine(e.direction().equals("put") ? e.to() : e.from(), 60)
+                                + (e.error().isEmpty() ? " (" + e.entries().size() + " file(s), " + bytes + " bytes)"
+                                : " FAILED: " + StepText.oneLine(e.error(), 80));
+                        Mark mark = e.error().isEmpty() ? Mark.INFO : Mark.FAILED;
+                        add(e.direction().equals("put") ? new Row.Arrow(CONDUCTOR, e.worker(), label, mark, false)
+                                : new Row.Arrow(e.worker(), CONDUCTOR, label, mark, false));
+                    }
                     case Event.BarrierArrived e -> add(new Row.Arrow(e.worker(), CONDUCTOR, "arrive " + e.name(), Mark.INFO, false));
                     case Event.BarrierReleased e -> {
                         for (String w : e.arrived()) {

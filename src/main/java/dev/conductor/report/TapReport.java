@@ -61,6 +61,9 @@ public final class TapReport {
                 case Event.BarrierReleased e -> points(blocks, e.trial(), e.phase(), "barrier " + e.name()).add(barrier(e));
                 case Event.BarrierArrived e -> {
                 }
+                case Event.FileCopied e -> {
+                    // The put or get step is a test point (test case) of its own already.
+                }
                 case Event.RunFinished e -> finished = Optional.of(e);
                 case Event.TrialStarted e -> {
                 }

@@ -32,6 +32,8 @@ public final class V2 {
     public static final String SPAWN_EXITED = "spawn_exited";
     public static final String PHASE_DONE = "phase_done";
     public static final String BARRIER_ARRIVE = "barrier_arrive";
+    /** The player asks for the file of a 'put' step. */
+    public static final String PULL = "pull";
     // both ways
     public static final String HEARTBEAT = "heartbeat";
     public static final String ERROR = "error";

@@ -191,6 +191,54 @@ class CoordinationTest {
     }
 
     @Test
+    void putAndGetCopyFilesAndFoldersWithChecksumsAndNeverOutsideTheirFolders() throws Exception {
+        Files.createDirectories(dir.resolve("payload/sub"));
+        byte[] blob = new byte[1_500_000];
+        new java.util.Random(3).nextBytes(blob);
+        Files.write(dir.resolve("payload/blob.bin"), blob);
+        Files.writeString(dir.resolve("payload/sub/note.txt"), "note\n");
+        Path playerDir = Files.createDirectories(dir.resolve("player-files"));
+        Lab lab = new Lab(dir);
+        lab.worker("dut", "[Run]\nstep1: put: payload/blob.bin in/blob.bin\nstep2: put: payload in/tree\n"
+                + "step3: cmp in/blob.bin in/tree/blob.bin && echo same\nstep4: get: in/tree back\n");
+        Path test = lab.write();
+        // The player's files folder is its working folder.
+        List<String> argv = new java.util.ArrayList<>(Jvm.command("dev.conductor.cli.PlayerCommand"));
+        argv.add(lab.workerFile("dut").toString());
+        Process player = new ProcessBuilder(argv).directory(playerDir.toFile()).redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        try {
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> {
+                try (java.net.Socket s = new java.net.Socket("127.0.0.1", lab.cmdport("dut"))) {
+                    return true;
+                } catch (java.io.IOException e) {
+                    return false;
+                }
+            });
+            Run run = conduct(test);
+            assertThat(run.exitCode()).as(run.events().toString()).isZero();
+            assertThat(Files.readAllBytes(playerDir.resolve("in/blob.bin"))).isEqualTo(blob);
+            assertThat(run.steps("dut").get(2).stdout()).isEqualTo("same\n");
+            assertThat(Files.readAllBytes(dir.resolve("run/trial-1/dut/back/blob.bin"))).isEqualTo(blob);
+            assertThat(Files.readString(dir.resolve("run/trial-1/dut/back/sub/note.txt"))).isEqualTo("note\n");
+            List<Event.FileCopied> copies = run.all(Event.FileCopied.class);
+            assertThat(copies).extracting(Event.FileCopied::direction).containsExactly("put", "put", "get");
+            assertThat(copies).allMatch(c -> c.error().isEmpty());
+            String sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(blob));
+            assertThat(copies.getFirst().entries()).singleElement().extracting(e -> e.sha256()).isEqualTo(sha);
+        } finally {
+            player.destroy();
+            player.waitFor(15, TimeUnit.SECONDS);
+        }
+        Lab escape = new Lab(dir.resolve("x"));
+        Files.createDirectories(dir.resolve("x"));
+        escape.worker("dut", "[Run]\nstep1: put: ../secret in/s\nstep2: get: /etc/passwd");
+        Path bad = escape.write();
+        assertThatThrownBy(() -> PlanLoader.load(bad)).isInstanceOf(ConfigException.class)
+                .hasMessageContaining("dut.cfg:8").hasMessageContaining("dut.cfg:9").hasMessageContaining("stay inside its folder");
+    }
+
+    @Test
     void phasesWithBarriersAcrossPhasesKeepTheirOwnNames() throws Exception {
         Lab lab = new Lab(dir).test("trials: 2");
         lab.worker("a", "[Startup]\nstep1: barrier: up 5\n[Run]\nstep1: barrier: go 5\n[Reset]\nstep1: barrier: down 5");
