@@ -83,7 +83,7 @@ public final class PlanLoader {
                 .flatMap(s -> wholeNumber(s, "trials", 1, Integer.MAX_VALUE, file, problems))
                 .orElse(1);
         Optional<String> format = setting(ini, TEST, "format", problems)
-                .flatMap(s -> choice(s, "format", List.of("text", "json"), file, problems));
+                .flatMap(s -> choice(s, "format", List.of("text", "json", "tap", "tap13", "junit"), file, problems));
         Optional<Path> output = setting(ini, TEST, "output", problems)
                 .flatMap(s -> outputPath(s, folder, file, problems));
         Optional<Long> maxMessageSize = setting(ini, TEST, "max_message_size", problems)
