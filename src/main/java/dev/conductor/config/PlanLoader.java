@@ -510,7 +510,8 @@ public final class PlanLoader {
         if (allowed.contains(text)) {
             return Optional.of(text);
         }
-        problems.add(file, s.line(), key + " must be " + String.join(" or ", allowed) + ", not " + quote(s.text())
+        problems.add(file, s.line(), key + " must be " + (allowed.size() <= 2 ? String.join(" or ", allowed)
+                : String.join(", ", allowed.subList(0, allowed.size() - 1)) + " or " + allowed.getLast()) + ", not " + quote(s.text())
                 + inlineCommentHint(s.text()));
         return Optional.empty();
     }

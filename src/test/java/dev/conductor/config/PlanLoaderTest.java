@@ -426,7 +426,7 @@ class PlanLoaderTest {
 
         assertThat(e.getMessage().lines().toList()).containsExactly(
                 test + ":2: trials must be a whole number, at least 1, not '0'",
-                test + ":3: format must be text or json, not 'xml'",
+                test + ":3: format must be text, json, tap, tap13 or junit, not 'xml'",
                 test + ":4: on_failure must be stop or continue, not 'maybe'",
                 test + ":5: max_message_size must be a positive number of megabytes (e.g. 10), not 'ten'",
                 test + ":7: unknown section 'Worker' (expected Test, Workers)",
