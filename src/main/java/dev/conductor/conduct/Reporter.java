@@ -65,10 +65,19 @@ final class Reporter {
         return e.failed();
     }
 
-    /** A put's source: under the test file's folder, or empty when the path would leave it. */
-    Optional<java.nio.file.Path> putSource(String relative) {
-        java.nio.file.Path p = testFolder.resolve(relative).normalize();
-        return p.startsWith(testFolder) ? Optional.of(p) : Optional.empty();
+    /**
+     * A put's source: under the test file's folder, or with {@code results:} under this trial's
+     * results folder (what a get fetched); empty when the path would leave its folder.
+     */
+    Optional<java.nio.file.Path> putSource(int trial, String relative) throws IOException {
+        java.nio.file.Path folder = testFolder;
+        String rest = relative;
+        if (relative.startsWith("results:")) {
+            folder = transcripts.filesFolder(trial, "x").getParent().toAbsolutePath().normalize();
+            rest = relative.substring("results:".length());
+        }
+        java.nio.file.Path p = folder.resolve(rest).normalize();
+        return p.startsWith(folder) ? Optional.of(p) : Optional.empty();
     }
 
     java.nio.file.Path getTarget(int trial, String name) throws IOException {

@@ -492,8 +492,9 @@ final class V2Link implements WorkerLink {
     /** Streams a put's file(s) to the player on a thread of its own, beside the other messages. */
     private void push(int phaseId, int trial, Phase phase, int index, Step.Put put, Reporter reporter) {
         Thread.ofVirtual().name("put-" + worker + "-" + index).start(() -> {
-            Optional<java.nio.file.Path> source = reporter.putSource(put.local());
+            Optional<java.nio.file.Path> source = Optional.empty();
             try {
+                source = reporter.putSource(trial, put.local());
                 if (source.isEmpty()) {
                     throw new IOException("'" + put.local() + "' is outside the test file's folder");
                 }

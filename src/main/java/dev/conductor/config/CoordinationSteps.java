@@ -20,6 +20,8 @@ final class CoordinationSteps {
     static final List<String> PREFIXES = List.of("sleep:", "barrier:", "expect:", "send:", "close:", "signal:",
             "terminate:", "wait:", "put:", "get:");
     private static final Duration TRANSFER_LIMIT = Duration.ofSeconds(600);
+    /** {@code put: results:WORKER/NAME ...} reads what a {@code get:} fetched earlier in the same trial. */
+    static final String RESULTS = "results:";
     private static final Duration DEFAULT_LIMIT = Duration.ofSeconds(30);
     private static final Duration DEFAULT_GRACE = Duration.ofSeconds(5);
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_.-]+");
@@ -77,7 +79,10 @@ final class CoordinationSteps {
             }
             case "put:" -> {
                 String[] w = words(args, 2, 3, "put: LOCAL REMOTE [LIMIT], e.g. put: data/payload.bin payload.bin");
-                yield new Step.Put(key, line, relative(w[0], "LOCAL (relative to the test file's folder)"),
+                String local = w[0].startsWith(RESULTS) ? RESULTS + relative(w[0].substring(RESULTS.length()),
+                        "LOCAL (relative to the trial's results folder)")
+                        : relative(w[0], "LOCAL (relative to the test file's folder)");
+                yield new Step.Put(key, line, local,
                         relative(w[1], "REMOTE (relative to the player's files folder)"),
                         w.length > 2 ? duration(w[2], "the limit") : TRANSFER_LIMIT);
             }
