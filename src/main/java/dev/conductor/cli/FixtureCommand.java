@@ -285,51 +285,48 @@ public final class FixtureCommand implements Runnable {
         }
     }
 
-    @Command(name = "kill", description = "KILL to every process of the nodes' commands.")
-    static final class Kill extends OnFixture {
+    /** A verb applied to each named node (all when none is named), one line of output per node. */
+    abstract static class OnEachNode extends OnFixture {
         @Parameters(paramLabel = "NODE", arity = "0..*")
         List<String> refs;
+
+        /** Does it to one node; returns what to say after the node's name. */
+        abstract String apply(Fixture f, Node n);
 
         @Override
         public Integer call() {
             Fixture f = fixture();
             for (Node n : nodes(f, refs)) {
-                f.kill(n);
-                out().println(n.shortName() + " killed");
+                out().println(n.shortName() + " " + apply(f, n));
             }
             return 0;
+        }
+    }
+
+    @Command(name = "kill", description = "KILL to every process of the nodes' commands.")
+    static final class Kill extends OnEachNode {
+        @Override
+        String apply(Fixture f, Node n) {
+            f.kill(n);
+            return "killed";
         }
     }
 
     @Command(name = "pause", description = "STOP to every process of the nodes' commands (they freeze).")
-    static final class Pause extends OnFixture {
-        @Parameters(paramLabel = "NODE", arity = "0..*")
-        List<String> refs;
-
+    static final class Pause extends OnEachNode {
         @Override
-        public Integer call() {
-            Fixture f = fixture();
-            for (Node n : nodes(f, refs)) {
-                f.pause(n);
-                out().println(n.shortName() + " paused");
-            }
-            return 0;
+        String apply(Fixture f, Node n) {
+            f.pause(n);
+            return "paused";
         }
     }
 
     @Command(name = "resume", description = "CONT to every process of the nodes' commands.")
-    static final class Resume extends OnFixture {
-        @Parameters(paramLabel = "NODE", arity = "0..*")
-        List<String> refs;
-
+    static final class Resume extends OnEachNode {
         @Override
-        public Integer call() {
-            Fixture f = fixture();
-            for (Node n : nodes(f, refs)) {
-                f.resume(n);
-                out().println(n.shortName() + " resumed");
-            }
-            return 0;
+        String apply(Fixture f, Node n) {
+            f.resume(n);
+            return "resumed";
         }
     }
 

@@ -318,10 +318,7 @@ public final class Player implements AutoCloseable {
     }
 
     private void runPhase(PhaseOrder order) {
-        Map<String, String> env = new HashMap<>();
-        env.put("CONDUCTOR_TRIAL", order.trial().map(String::valueOf).orElse(""));
-        env.put("CONDUCTOR_PHASE", order.phase().orElse(""));
-        env.put("CONDUCTOR_WORKER", order.worker().orElse(options.name()));
+        Map<String, String> env = environment(order, options.name());
         String failedAt = null;
         List<PhaseOrder.StepSpec> list = order.steps();
         for (int i = 0; i < list.size(); i++) {
@@ -348,6 +345,13 @@ public final class Player implements AutoCloseable {
         if (order.phase().filter("reset"::equals).isPresent()) {
             killLeftovers("the trial's Reset phase finished");
         }
+    }
+
+    /** What every step of a phase sees: CONDUCTOR_TRIAL, CONDUCTOR_PHASE, CONDUCTOR_WORKER. */
+    static Map<String, String> environment(PhaseOrder order, String playerName) {
+        return Map.of("CONDUCTOR_TRIAL", order.trial().map(String::valueOf).orElse(""),
+                "CONDUCTOR_PHASE", order.phase().orElse(""),
+                "CONDUCTOR_WORKER", order.worker().orElse(playerName));
     }
 
     static StepResult skipped(int index, PhaseOrder.StepSpec step, String why) {

@@ -256,10 +256,7 @@ final class V2Session {
         } else if (startAt > 0) {
             clock.awaitMicros(startAt);
         }
-        Map<String, String> env = new HashMap<>();
-        env.put("CONDUCTOR_TRIAL", order.trial().map(String::valueOf).orElse(""));
-        env.put("CONDUCTOR_PHASE", order.phase().orElse(""));
-        env.put("CONDUCTOR_WORKER", order.worker().orElse(options.name()));
+        Map<String, String> env = Player.environment(order, options.name());
         String failedAt = null;
         List<PhaseOrder.StepSpec> list = order.steps();
         for (int i = 0; i < list.size() && !ended; i++) {
