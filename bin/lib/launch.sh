@@ -18,4 +18,6 @@ if conductor_needs_build; then
   fi
   rm -f "$CONDUCTOR_HOME/target-build.log"
 fi
-exec "$JAVA_HOME/bin/java" ${CONDUCTOR_JAVA_OPTS:-} -cp "$JAR" "$MAIN_CLASS" "$@"
+# Small, steady memory by default (a serial collector and a capped heap: G1 would size the
+# heap from the machine's RAM); CONDUCTOR_JAVA_OPTS, even empty, replaces these flags.
+exec "$JAVA_HOME/bin/java" ${CONDUCTOR_JAVA_OPTS--XX:+UseSerialGC -Xmx128m} -cp "$JAR" "$MAIN_CLASS" "$@"

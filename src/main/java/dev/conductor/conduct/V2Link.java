@@ -56,7 +56,12 @@ final class V2Link implements WorkerLink {
     private final long maxMessageSize;
     private final PreciseClock clock;
     private final BlockingQueue<Incoming> control = new LinkedBlockingQueue<>();
-    private final BlockingQueue<Incoming> events = new LinkedBlockingQueue<>();
+    /**
+     * Bounded: when the phase's collector falls behind (a slow disk, a slow terminal), the
+     * reader stops reading, TCP's window closes, and the player's step blocks on its output.
+     * Nothing piles up in memory. 256 messages are at most ~23 MB of output chunks.
+     */
+    private final BlockingQueue<Incoming> events = new LinkedBlockingQueue<>(256);
     /** Which trial and phase each phase id was, for output of spawned steps arriving later. */
     private final Map<Integer, int[]> phaseOfId = new ConcurrentHashMap<>();
     private volatile String brokenReason;
@@ -230,6 +235,9 @@ final class V2Link implements WorkerLink {
             }
         } catch (IOException e) {
             reason = describe() + ": connection lost: " + e.getMessage();
+        } catch (RuntimeException | Error e) {
+            // Whatever stops the reader must not leave the phase waiting for its deadline.
+            reason = describe() + ": the conductor stopped reading from it: " + e;
         }
         markBroken(reason);
     }
@@ -241,7 +249,16 @@ final class V2Link implements WorkerLink {
             late(m);
             return;
         }
-        events.add(new Incoming.Message(m, now));
+        Incoming in = new Incoming.Message(m, now);
+        try {
+            while (!events.offer(in, 1, TimeUnit.SECONDS)) {
+                if (brokenReason != null) {
+                    return; // the link was given up while we waited for room
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /**
@@ -270,8 +287,11 @@ final class V2Link implements WorkerLink {
             brokenReason = reason;
         }
         control.add(new Incoming.Broken(reason));
-        events.add(new Incoming.Broken(reason));
         close(socket);
+        // Make room if the queue is full: the collector must learn of the break.
+        while (!events.offer(new Incoming.Broken(reason))) {
+            events.poll();
+        }
     }
 
     private void heartbeats() {

@@ -58,9 +58,17 @@ final class Lab {
         return ports.get(name)[0];
     }
 
+    /** Ports handed out in this JVM: the kernel may offer a port again once its probe socket closed. */
+    private static final java.util.Set<Integer> GIVEN = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
     static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
+        for (int attempt = 0; attempt < 100; attempt++) {
+            try (ServerSocket s = new ServerSocket(0)) {
+                if (GIVEN.add(s.getLocalPort())) {
+                    return s.getLocalPort();
+                }
+            }
         }
+        throw new IOException("no new free port after 100 attempts");
     }
 }
