@@ -26,8 +26,9 @@ import java.util.stream.Collectors;
  * @param mode     each in its own JVM, or as threads of this one
  * @param javaOpts options of the player JVMs
  * @param trials   measured trials
+ * @param protocol the highest protocol the conductor offers: 2 (the default of {@code conduct}), or 1
  */
-record BenchCase(int players, PlayerFleet.Mode mode, List<String> javaOpts, int trials) {
+record BenchCase(int players, PlayerFleet.Mode mode, List<String> javaOpts, int trials, int protocol) {
     /** Cold players that first meet the conductor together; see {@link #firstContact}. */
     private static final int FIRST_CONTACT_GROUP = 8;
     private static final Duration IDLE_DEADLINE = Duration.ofSeconds(60);
@@ -48,7 +49,8 @@ record BenchCase(int players, PlayerFleet.Mode mode, List<String> javaOpts, int 
     }
 
     String describe() {
-        return players + " player(s), " + mode.label() + (javaOpts.isEmpty() ? "" : " " + String.join(" ", javaOpts));
+        return players + " player(s), v" + protocol + ", " + mode.label()
+                + (javaOpts.isEmpty() ? "" : " " + String.join(" ", javaOpts));
     }
 
     /**
@@ -80,7 +82,8 @@ record BenchCase(int players, PlayerFleet.Mode mode, List<String> javaOpts, int 
                 List<Integer> resultPorts = BenchLab.freePorts(2 * players);
                 List<String> names = fleet.players().stream().map(LocalPlayer::name).toList();
                 long c0 = System.nanoTime();
-                firstContact(plan(lab, fleet, resultPorts.subList(players, 2 * players), 1), names, settings.ioDeadline());
+                firstContact(plan(lab, fleet, resultPorts.subList(players, 2 * players), 1), names,
+                        options(1, List.of(), settings.ioDeadline()));
                 o.firstContactSeconds = seconds(c0);
                 progress.printf(Locale.ROOT, "first contact %.1f s; %d trials ... ", o.firstContactSeconds, runTrials);
                 progress.flush();
@@ -115,6 +118,8 @@ record BenchCase(int players, PlayerFleet.Mode mode, List<String> javaOpts, int 
             progress.println(left == 0 ? "players stopped and reaped"
                     : "WARNING: " + left + " child processes still running");
             o.timings = Timings.of(events, settings.warmup(), players);
+            o.protocolsSpoken = events.stream().filter(e -> e instanceof Event.LinkOpened)
+                    .map(e -> ((Event.LinkOpened) e).protocol()).distinct().sorted().toList();
             return o.build();
         } finally {
             progress.flush();
@@ -138,11 +143,14 @@ record BenchCase(int players, PlayerFleet.Mode mode, List<String> javaOpts, int 
      * groups first, one trial each. The warm-up and measured trials then see players that have
      * served a conductor before, as a daemon has. Its time is reported, not measured in detail.
      */
-    private static void firstContact(TestPlan plan, List<String> names, Duration ioDeadline) {
+    private static void firstContact(TestPlan plan, List<String> names, Conductor.Options options) {
         for (int from = 0; from < names.size(); from += FIRST_CONTACT_GROUP) {
             List<String> group = names.subList(from, Math.min(names.size(), from + FIRST_CONTACT_GROUP));
             EventLog log = new EventLog(List.of());
-            int code = new Conductor(plan, options(1, group, ioDeadline), log).run();
+            Conductor.Options forGroup = new Conductor.Options(options.trials(), options.phases(), group,
+                    options.phaseDeadline(), options.maxMessageSize(), options.ioDeadline(), options.maxProtocol(),
+                    options.token(), options.tls());
+            int code = new Conductor(plan, forGroup, log).run();
             if (code != Conductor.EXIT_OK) {
                 throw new IllegalStateException("first contact with " + group.getFirst() + ".." + group.getLast()
                         + " ended with exit code " + code + ": " + problems(log.events()));
@@ -150,9 +158,9 @@ record BenchCase(int players, PlayerFleet.Mode mode, List<String> javaOpts, int 
         }
     }
 
-    private static Conductor.Options options(int trials, List<String> workers, Duration ioDeadline) {
+    private Conductor.Options options(int trials, List<String> workers, Duration ioDeadline) {
         return new Conductor.Options(trials, List.of(Phase.values()), workers, Optional.empty(), Optional.empty(),
-                ioDeadline);
+                ioDeadline).withMaxProtocol(protocol);
     }
 
     /** The first few things that went wrong in a run, in the events' words. */

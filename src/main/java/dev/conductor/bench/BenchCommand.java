@@ -58,6 +58,11 @@ public final class BenchCommand implements Callable<Integer> {
             description = "trials run first and not measured (default: ${DEFAULT-VALUE})")
     int warmup;
 
+    @Option(names = "--protocol", paramLabel = "V", defaultValue = "2",
+            description = "the highest protocol the conductor offers: 2 (as conduct does) or 1 (the reference's, "
+                    + "which Python players speak) (default: ${DEFAULT-VALUE})")
+    int protocol;
+
     @Option(names = "--in-process",
             description = "also run every case with the players as threads of this JVM, for comparison")
     boolean inProcess;
@@ -108,6 +113,10 @@ public final class BenchCommand implements Callable<Integer> {
         // The conductor's warnings are part of what a failed case reports; its chatter is not.
         ((LoggerContext) LoggerFactory.getILoggerFactory()).getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)
                 .setLevel(Level.WARN);
+        if (protocol != 1 && protocol != 2) {
+            System.err.println("bench: --protocol is 1 or 2");
+            return 2;
+        }
         if (trials < 1 || trialsAtScale < 1 || warmup < 0 || startingAtOnce < 1 || players.stream().anyMatch(n -> n < 1)) {
             System.err.println("bench: --players, --trials, --trials-at-scale and --starting-at-once must be at "
                     + "least 1, --warmup at least 0");
@@ -119,13 +128,13 @@ public final class BenchCommand implements Callable<Integer> {
         List<String> opts = split(playerJavaOpts);
         List<BenchCase> cases = new ArrayList<>();
         for (int n : players) {
-            cases.add(new BenchCase(n, PlayerFleet.Mode.JVM, opts, trialsFor(n)));
+            cases.add(new BenchCase(n, PlayerFleet.Mode.JVM, opts, trialsFor(n), protocol));
             if (inProcess) {
-                cases.add(new BenchCase(n, PlayerFleet.Mode.IN_PROCESS, List.of(), trialsFor(n)));
+                cases.add(new BenchCase(n, PlayerFleet.Mode.IN_PROCESS, List.of(), trialsFor(n), protocol));
             }
         }
         if (baselinePlayers > 0 && !opts.isEmpty()) {
-            cases.add(new BenchCase(baselinePlayers, PlayerFleet.Mode.JVM, List.of(), trialsFor(baselinePlayers)));
+            cases.add(new BenchCase(baselinePlayers, PlayerFleet.Mode.JVM, List.of(), trialsFor(baselinePlayers), protocol));
         }
 
         Machine machine = Machine.here();

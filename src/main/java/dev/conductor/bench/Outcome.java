@@ -16,13 +16,14 @@ import java.util.List;
  *                            cores (0.5 = half a CPU busy with other work on average): noise
  * @param benchCpuMsPerTrial  CPU time of this JVM (the conductor, and in-process players) per trial
  * @param playerCpuMsPerTrial per player JVM: its own CPU time per trial, warm-up trials included
+ * @param protocolsSpoken     the protocol versions the conductor's links ended up speaking
  * @param timings             the conductor's timing, per measured trial
  * @param idleFresh           each player JVM's memory once all listen and are idle, before any trial
  * @param idleAfterTrials     each player JVM's memory after the last trial: warmed up, heap grown
  */
 record Outcome(BenchCase benchCase, int warmup, String loadAverage, double playersUpSeconds, boolean idleBeforeRun,
                double firstContactSeconds, double runSeconds, double foreignCpuCores, double benchCpuMsPerTrial,
-               List<Double> playerCpuMsPerTrial, Timings timings, List<Memory> idleFresh,
+               List<Double> playerCpuMsPerTrial, List<Integer> protocolsSpoken, Timings timings, List<Memory> idleFresh,
                List<Memory> idleAfterTrials) {
 
     int players() {
@@ -42,7 +43,7 @@ record Outcome(BenchCase benchCase, int warmup, String loadAverage, double playe
     }
 
     String label() {
-        return mode().label() + (javaOpts().isEmpty() ? "" : "+opts");
+        return "v" + benchCase.protocol() + " " + mode().label() + (javaOpts().isEmpty() ? "" : "+opts");
     }
 
     static Summary rssMb(List<Memory> sample) {
@@ -66,6 +67,7 @@ record Outcome(BenchCase benchCase, int warmup, String loadAverage, double playe
         double foreignCpuCores;
         double benchCpuMsPerTrial;
         final List<Double> playerCpuMsPerTrial = new ArrayList<>();
+        List<Integer> protocolsSpoken = List.of();
         Timings timings;
         List<Memory> idleFresh = List.of();
         List<Memory> idleAfterTrials = List.of();
@@ -78,7 +80,7 @@ record Outcome(BenchCase benchCase, int warmup, String loadAverage, double playe
 
         Outcome build() {
             return new Outcome(benchCase, warmup, loadAverage, playersUpSeconds, idleBeforeRun, firstContactSeconds,
-                    runSeconds, foreignCpuCores, benchCpuMsPerTrial, List.copyOf(playerCpuMsPerTrial), timings,
+                    runSeconds, foreignCpuCores, benchCpuMsPerTrial, List.copyOf(playerCpuMsPerTrial), protocolsSpoken, timings,
                     idleFresh, idleAfterTrials);
         }
     }

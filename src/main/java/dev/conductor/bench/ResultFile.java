@@ -44,6 +44,9 @@ final class ResultFile {
         ObjectNode c = JSON.createObjectNode();
         c.put("players", o.players());
         c.put("mode", o.mode().label());
+        c.put("protocolOffered", o.benchCase().protocol());
+        ArrayNode spoken = c.putArray("protocolsSpoken");
+        o.protocolsSpoken().forEach(spoken::add);
         ArrayNode opts = c.putArray("playerJavaOpts");
         o.javaOpts().forEach(opts::add);
         c.put("warmupTrials", o.warmup());
@@ -59,7 +62,13 @@ final class ResultFile {
 
         ObjectNode summary = c.putObject("summary");
         summary.set("startSpreadMs", summaryNode(Summary.of(t.startSpread())));
+        summary.set("startSpreadCorrectedMs", summaryNode(Summary.of(t.startSpreadCorrected())));
+        summary.set("clockOffsetMicros", summaryNode(Summary.of(t.clockOffsetsMicros().stream()
+                .map(v -> (double) Math.abs(v)).toList())));
         summary.set("phaseOverheadMs", summaryNode(Summary.of(t.phaseOverheadPooled())));
+        if (!t.runStartLate().isEmpty()) {
+            summary.set("runStartLatestLateMs", summaryNode(Summary.of(t.runStartLatest())));
+        }
         summary.set("trialOverheadMs", summaryNode(Summary.of(t.trialOverhead())));
         summary.set("trialWallMs", summaryNode(Summary.of(t.trialWall())));
         ObjectNode byPhase = summary.putObject("byPhase");
@@ -83,6 +92,11 @@ final class ResultFile {
 
         ObjectNode raw = c.putObject("raw");
         samples(raw.putArray("startSpreadMs"), t.startSpread());
+        samples(raw.putArray("startSpreadCorrectedMs"), t.startSpreadCorrected());
+        ArrayNode offsets = raw.putArray("clockOffsetMicros");
+        t.clockOffsetsMicros().forEach(offsets::add);
+        ArrayNode rtts = raw.putArray("clockProbeRttMicros");
+        t.clockRttsMicros().forEach(rtts::add);
         samples(raw.putArray("trialOverheadMs"), t.trialOverhead());
         samples(raw.putArray("trialWallMs"), t.trialWall());
         perPhase(raw.putObject("phaseOverheadMs"), t.phaseOverhead());
@@ -90,6 +104,8 @@ final class ResultFile {
         perPhase(raw.putObject("dispatchMs"), t.dispatch());
         perPhase(raw.putObject("toFirstStartMs"), t.toFirstStart());
         perPhase(raw.putObject("afterLastStepMs"), t.afterLastStep());
+        ArrayNode late = raw.putArray("runStartLateMsByWorker");
+        t.runStartLate().forEach(trial -> samples(late.addArray(), trial));
         ArrayNode starts = raw.putArray("runStartAfterEarliestMsByWorker");
         t.runStarts().forEach(trial -> samples(starts.addArray(), trial));
         raw.set("idleMemoryFresh", JSON.valueToTree(o.idleFresh()));

@@ -51,11 +51,28 @@ final class ResultTable {
                     c.benchCpuMsPerTrial(), c.foreignCpuCores());
         }
 
+        boolean anyLate = outcomes.stream().anyMatch(c -> !c.timings().runStartLate().isEmpty());
+        if (anyLate) {
+            o.println();
+            o.println("v2 simultaneous start: the conductor's clock offset estimates, and how late the last player "
+                    + "started the Run phase after the instant it was given");
+            o.println("case               players | |offset| (ms) median    max | latest player late (ms) median    p90    max");
+            for (Outcome c : outcomes) {
+                if (c.timings().runStartLate().isEmpty()) {
+                    continue;
+                }
+                Summary offset = Summary.of(c.timings().clockOffsetsMicros().stream().map(v -> Math.abs(v) / 1000.0).toList());
+                Summary late = Summary.of(c.timings().runStartLatest());
+                o.printf(Locale.ROOT, "%-18s %7d |            %6.2f %6.2f |                   %6.2f %6.2f %6.2f%n",
+                        c.label(), c.players(), offset.median(), offset.max(), late.median(), late.p90(), late.max());
+            }
+        }
+
         o.println();
-        o.println("Where a phase's time goes (medians, ms): dispatch = phase start to the last 'run' written "
-                + "(download + connect + write);");
+        o.println("Where a phase's time goes (medians, ms): dispatch = phase start to the last start order sent "
+                + "(v1: phase downloaded, run connections opened, runs written; v2: phase and start instant sent);");
         o.println("first start = phase start to the earliest step start on a player; step = longest step; "
-                + "after = latest step end to phase end.");
+                + "after = latest step end to phase end (results in, 'phase complete' noticed).");
         o.println("case               players | phase    | dispatch first start   step  after | overhead");
         for (Outcome c : outcomes) {
             Timings t = c.timings();
