@@ -58,20 +58,22 @@ class InterruptTest {
     @Test
     void firstCtrlCAbortsTheRunningStepRunsResetWritesTheReportAndExits130() throws Exception {
         String marker = Processes.marker();
+        String running = Processes.marker(); // only the Run step has this one
         Lab lab = new Lab(dir).test("trials: 3");
-        lab.worker("dut", "[Startup]\nspawn1: sleep " + marker + "\n[Run]\nstep1: sleep " + marker
+        lab.worker("dut", "[Startup]\nspawn1: sleep " + marker + "\n[Run]\nstep1: sleep " + running
                 + "\nstep2: echo never\n[Collect]\nstep1: echo never\n[Reset]\nstep1: echo reset-ran");
         Path test = lab.write();
         Conduct c = start(test);
         try {
-            await().atMost(Duration.ofSeconds(40)).until(() -> Processes.withArgument(marker).size() >= 2);
+            await().atMost(Duration.ofSeconds(40)).until(() -> !Processes.withArgument(running).isEmpty());
             interrupt(c.process());
             assertThat(c.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
             assertThat(c.process().exitValue()).isEqualTo(130);
             String out = c.stdout();
             assertThat(out).contains("KILLED").contains("SKIP").contains("| reset-ran").contains("INTERRUPTED")
                     .doesNotContain("== trial 1/3 · collect").doesNotContain("trial 2/3");
-            await().atMost(Duration.ofSeconds(5)).until(() -> Processes.withArgument(marker).isEmpty());
+            await().atMost(Duration.ofSeconds(5)).until(() -> Processes.withArgument(marker).isEmpty()
+                    && Processes.withArgument(running).isEmpty());
             try (var runs = Files.list(dir.resolve("results"))) {
                 Path run = runs.findFirst().orElseThrow();
                 assertThat(Files.readString(run.resolve("report.json"))).contains("\"interrupted\" : true");
@@ -80,19 +82,21 @@ class InterruptTest {
         } finally {
             c.process().destroyForcibly();
             Processes.killAll(marker);
+            Processes.killAll(running);
         }
     }
 
     @Test
     void secondCtrlCQuitsAtOnceAndLeavesNothingRunning() throws Exception {
         String marker = Processes.marker();
+        String running = Processes.marker();
         Lab lab = new Lab(dir);
-        lab.worker("dut", "[Startup]\nspawn1: sleep " + marker + "\n[Run]\nstep1: sleep " + marker
+        lab.worker("dut", "[Startup]\nspawn1: sleep " + marker + "\n[Run]\nstep1: sleep " + running
                 + "\n[Reset]\nstep1: sleep " + marker);
         Path test = lab.write();
         Conduct c = start(test);
         try {
-            await().atMost(Duration.ofSeconds(40)).until(() -> Processes.withArgument(marker).size() >= 2);
+            await().atMost(Duration.ofSeconds(40)).until(() -> !Processes.withArgument(running).isEmpty());
             interrupt(c.process());
             // Reset is now running its own long step; a second Ctrl-C must not wait for it.
             await().atMost(Duration.ofSeconds(20)).until(() -> c.stdout().contains("KILLED"));
@@ -102,10 +106,12 @@ class InterruptTest {
             assertThat(c.process().waitFor(10, TimeUnit.SECONDS)).isTrue();
             assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0)).isLessThan(5_000);
             assertThat(c.process().exitValue()).isEqualTo(130);
-            await().atMost(Duration.ofSeconds(5)).until(() -> Processes.withArgument(marker).isEmpty());
+            await().atMost(Duration.ofSeconds(5)).until(() -> Processes.withArgument(marker).isEmpty()
+                    && Processes.withArgument(running).isEmpty());
         } finally {
             c.process().destroyForcibly();
             Processes.killAll(marker);
+            Processes.killAll(running);
         }
     }
 }
