@@ -36,7 +36,8 @@ public final class BenchCommand implements Callable<Integer> {
     /**
      * A small JVM for a daemon that mostly waits: the serial collector (no parallel GC threads,
      * no G1 remembered sets), C1 only (no C2 compiler threads and arenas), and a heap that starts
-     * small. No small -Xmx: a 10 MiB message, the protocol's default limit, needs over 64 MB.
+     * small. No small -Xmx: phases at the protocol's default limit of 10 MiB ran players with
+     * -Xmx32m and -Xmx64m out of heap (docs/PERFORMANCE.md).
      */
     static final String SMALL_JVM = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xms8m";
 
