@@ -331,15 +331,16 @@ class ProtocolV2Test {
     @Test
     void aCutNetworkIsNoticedOnBothSides() throws Exception {
         String marker = Processes.marker();
+        String running = Processes.marker(); // only the Run step has this one
         Lab lab = new Lab(dir);
         // The conductor reaches the player only through the relay on the worker's cmdport.
-        lab.worker("far", "[Startup]\nspawn1: sleep " + marker + "\n[Run]\nstep1: sleep " + marker + "\n[Reset]\nstep1: true");
+        lab.worker("far", "[Startup]\nspawn1: sleep " + marker + "\n[Run]\nstep1: sleep " + running + "\n[Reset]\nstep1: true");
         Path test = lab.write();
         int playerPort = Lab.freePort();
         try (var player = PlayerProcess.start(lab.workerFile("far"), "-p", String.valueOf(playerPort));
              CutProxy wire = new CutProxy(lab.cmdport("far"), playerPort)) {
             Thread cutter = Thread.ofVirtual().start(() -> {
-                await().atMost(Duration.ofSeconds(30)).until(() -> Processes.withArgument(marker).size() >= 2);
+                await().atMost(Duration.ofSeconds(30)).until(() -> !Processes.withArgument(running).isEmpty());
                 wire.cut();
             });
             long t0 = System.nanoTime();
@@ -352,10 +353,12 @@ class ProtocolV2Test {
             assertThat(run.all(Event.WorkerLost.class)).singleElement().extracting(Event.WorkerLost::reason).asString()
                     .contains("worker 'far'").contains("went silent");
             // The player: hears nothing for 5 s, ends the session and kills what it started.
-            await().atMost(Duration.ofSeconds(10)).until(() -> Processes.withArgument(marker).isEmpty());
+            await().atMost(Duration.ofSeconds(10)).until(() -> Processes.withArgument(marker).isEmpty()
+                    && Processes.withArgument(running).isEmpty());
             assertThat(player.stderr()).contains("silent");
         } finally {
             Processes.killAll(marker);
+            Processes.killAll(running);
         }
     }
 
