@@ -421,41 +421,46 @@ public final class FixtureCommand implements Runnable {
         }
     }
 
-    @Command(name = "bandwidth", description = "Limits the node's link to RATE each way (tc units: kbit, mbit, gbit; "
-            + "kbps, mbps are bytes per second). 'off' lifts it.")
-    static final class Bandwidth extends OnFixture {
+    /** A fault set on one node with one value; says what it set. */
+    abstract static class OnOneNode extends OnFixture {
         @Parameters(index = "0", paramLabel = "NODE")
         String ref;
 
-        @Parameters(index = "1", paramLabel = "RATE")
-        String rate;
+        /** Sets the fault; returns what to say after the node's name. */
+        abstract String apply(Fixture f, Node n);
 
         @Override
         public Integer call() {
             Fixture f = fixture();
             Node n = f.node(ref);
-            f.bandwidth(n, rate);
-            out().println(n.shortName() + ": bandwidth " + rate);
+            out().println(n.shortName() + ": " + apply(f, n));
             return 0;
+        }
+    }
+
+    @Command(name = "bandwidth", description = "Limits the node's link to RATE each way (tc units: kbit, mbit, gbit; "
+            + "kbps, mbps are bytes per second). 'off' lifts it.")
+    static final class Bandwidth extends OnOneNode {
+        @Parameters(index = "1", paramLabel = "RATE")
+        String rate;
+
+        @Override
+        String apply(Fixture f, Node n) {
+            f.bandwidth(n, rate);
+            return "bandwidth " + rate;
         }
     }
 
     @Command(name = "latency", description = "Delays packets into the node by DELAY (e.g. 50ms). Needs the "
             + "kernel's netem; refused, changing nothing, when the kernel lacks it.")
-    static final class Latency extends OnFixture {
-        @Parameters(index = "0", paramLabel = "NODE")
-        String ref;
-
+    static final class Latency extends OnOneNode {
         @Parameters(index = "1", paramLabel = "DELAY")
         String delay;
 
         @Override
-        public Integer call() {
-            Fixture f = fixture();
-            Node n = f.node(ref);
+        String apply(Fixture f, Node n) {
             f.latency(n, delay);
-            out().println(n.shortName() + ": latency " + delay);
-            return 0;
+            return "latency " + delay;
         }
     }
 
