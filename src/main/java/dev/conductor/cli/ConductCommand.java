@@ -253,9 +253,7 @@ public final class ConductCommand implements Callable<Integer> {
         // Live text on stdout unless stdout carries such a report itself.
         boolean liveOnStdout = !(json && u.output().isEmpty());
         Verbosity verbosity = verbose ? Verbosity.VERBOSE : quiet ? Verbosity.QUIET : Verbosity.NORMAL;
-        String runId = RUN_ID.format(java.time.LocalDateTime.now()) + "-"
-                + Integer.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextInt(0x1000, 0x10000));
-        Path runDir = resultsRoot.resolve(runId);
+        Path runDir = dev.conductor.report.RunFolder.next(resultsRoot);
         EventJsonl jsonl;
         try {
             jsonl = new EventJsonl(runDir.resolve("events.jsonl"));
@@ -291,18 +289,10 @@ public final class ConductCommand implements Callable<Integer> {
         return code;
     }
 
-    private static final java.time.format.DateTimeFormatter RUN_ID =
-            java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss");
-
     /** report.json, report.txt and the sequence chart beside the event log, whatever was asked on the command line. */
     private static int saveRunFolder(Path runDir, EventLog log, ByteArrayOutputStream textCopy) {
         try {
-            Files.writeString(runDir.resolve("report.json"), Json.MAPPER.writer().with(SerializationFeature.INDENT_OUTPUT)
-                    .writeValueAsString(JsonReport.render(log.events())) + "\n");
-            Files.write(runDir.resolve("report.txt"), textCopy.toByteArray());
-            SequenceChart chart = SequenceChart.of(log.events());
-            Files.writeString(runDir.resolve("sequence.mmd"), chart.mermaid());
-            Files.writeString(runDir.resolve("sequence.svg"), chart.svg());
+            dev.conductor.report.RunFolder.writeReports(runDir, log.events(), textCopy.toByteArray());
             return 0;
         } catch (IOException e) {
             System.err.println("conduct: cannot write the reports into " + runDir + ": " + e.getMessage());

@@ -23,7 +23,10 @@ import java.util.TreeSet;
  * lost, or finished its phase without arriving (e.g. a failed step before the barrier).
  */
 final class BarrierDesk implements AutoCloseable {
-    /** Who must come to each barrier, and how long after the first arrival they may take. */
+    /**
+     * Who must come to each barrier, and how long after the first arrival they may take (null:
+     * each arrival says how long it waits).
+     */
     record Expected(Set<String> workers, Duration limit) {
     }
 
@@ -43,10 +46,20 @@ final class BarrierDesk implements AutoCloseable {
     /** Workers that can no longer arrive anywhere, with why. */
     private final Map<String, String> cannotCome = new HashMap<>();
 
+    /** Who must come to a barrier no one declared; null when such a barrier is a mistake. */
+    private final java.util.function.Function<String, Expected> undeclared;
+
     BarrierDesk(int trial, Phase phase, Map<String, Expected> expected, EventSink events, Releaser releaser) {
+        this(trial, phase, expected, null, events, releaser);
+    }
+
+    /** @param undeclared who must come to a barrier that {@code expected} does not name (a scenario: every tester) */
+    BarrierDesk(int trial, Phase phase, Map<String, Expected> expected,
+                java.util.function.Function<String, Expected> undeclared, EventSink events, Releaser releaser) {
         this.trial = trial;
         this.phase = phase;
-        this.expected = expected;
+        this.expected = new HashMap<>(expected);
+        this.undeclared = undeclared;
         this.events = events;
         this.releaser = releaser;
     }
@@ -56,8 +69,17 @@ final class BarrierDesk implements AutoCloseable {
     }
 
     synchronized void arrive(String worker, String name) {
+        arrive(worker, name, null);
+    }
+
+    /**
+     * A worker arrives; {@code ownLimit}, when given, is how long this worker waits (a
+     * scenario's tester says so per call, as DTest's did): when it runs out first, the barrier
+     * fails for everyone, naming who never came.
+     */
+    synchronized void arrive(String worker, String name, Duration ownLimit) {
         events.accept(new Event.BarrierArrived(Instant.now(), trial, phase, worker, name));
-        Expected e = expected.get(name);
+        Expected e = undeclared == null ? expected.get(name) : expected.computeIfAbsent(name, undeclared);
         if (e == null || released.contains(name)) {
             // Unknown (the plan says nobody else has it) or already given up: answer at once.
             ObjectNode m = message(name, e != null && !released.contains(name), List.of(worker), List.of(),
@@ -76,11 +98,20 @@ final class BarrierDesk implements AutoCloseable {
         }
         if (here.containsAll(e.workers())) {
             release(name, true, "");
-        } else if (first) {
+        } else if (ownLimit != null) {
+            timers.add(Thread.ofVirtual().name("barrier-" + name + "-" + worker).start(() -> {
+                try {
+                    Thread.sleep(ownLimit);
+                    timeout(name, "worker '" + worker + "' gave up waiting after " + ownLimit.toMillis() / 1000.0 + " s");
+                } catch (InterruptedException ignored) {
+                    // Released in time, or the phase is over.
+                }
+            }));
+        } else if (first && e.limit() != null) {
             Thread t = Thread.ofVirtual().name("barrier-" + name).start(() -> {
                 try {
                     Thread.sleep(e.limit());
-                    timeout(name, e.limit());
+                    timeout(name, "timed out " + e.limit().toMillis() / 1000.0 + " s after the first arrival");
                 } catch (InterruptedException ignored) {
                     // The phase is over.
                 }
@@ -102,9 +133,9 @@ final class BarrierDesk implements AutoCloseable {
         }
     }
 
-    private synchronized void timeout(String name, Duration limit) {
+    private synchronized void timeout(String name, String reason) {
         if (!released.contains(name)) {
-            release(name, false, "timed out " + limit.toMillis() / 1000.0 + " s after the first arrival");
+            release(name, false, reason);
         }
     }
 
@@ -114,10 +145,11 @@ final class BarrierDesk implements AutoCloseable {
         List<String> missing = new ArrayList<>(new TreeSet<>(expected.get(name).workers()));
         missing.removeAll(here);
         ObjectNode m = message(name, ok, here, missing, reason);
+        // Logged before anyone is told, so that the release precedes the waiters' own step ends in the log.
+        events.accept(new Event.BarrierReleased(Instant.now(), trial, phase, name, ok, here, missing, reason));
         for (String w : here) {
             releaser.release(w, m);
         }
-        events.accept(new Event.BarrierReleased(Instant.now(), trial, phase, name, ok, here, missing, reason));
     }
 
     private static ObjectNode message(String name, boolean ok, List<String> here, List<String> missing, String reason) {

@@ -12,11 +12,7 @@ import dev.conductor.wire.Frames;
 import dev.conductor.wire.PhaseOrder;
 
 import java.io.IOException;
-import java.net.ConnectException;
-import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
-import java.net.UnknownHostException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -405,9 +401,10 @@ public final class Conductor {
             V1Link v1 = new V1Link(worker.name(), c.player(), c.cmdport(), maxMessageSize, options.ioDeadline());
             WorkerLink opened;
             if (options.maxProtocol() >= 2) {
-                Socket socket = connect(v1.describe(), c.player(), c.cmdport());
+                Socket socket = Dialer.connect(v1.describe(), c.player(), c.cmdport(), options.ioDeadline());
                 if (options.tls().isPresent()) {
-                    socket = secure(socket, v1.describe(), c.player(), c.cmdport());
+                    socket = Dialer.secure(socket, v1.describe(), c.player(), c.cmdport(), options.tls().get(),
+                            options.ioDeadline());
                 }
                 try {
                     V2Link v2 = V2Link.open(worker.name(), address, socket, maxMessageSize, options.ioDeadline(),
@@ -439,43 +436,6 @@ public final class Conductor {
             return opened;
         }
 
-        private Socket secure(Socket plain, String who, String host, int port) throws LinkException {
-            try {
-                javax.net.ssl.SSLSocket tls = (javax.net.ssl.SSLSocket) options.tls().get().getSocketFactory()
-                        .createSocket(plain, host, port, true);
-                tls.setSoTimeout((int) options.ioDeadline().toMillis());
-                tls.startHandshake();
-                return tls;
-            } catch (IOException e) {
-                closeQuietly(plain);
-                throw new LinkException("TLS with " + who + " failed: " + e.getMessage()
-                        + " (does the player run with --tls-cert, --tls-key and --tls-ca of the same CA?)");
-            }
-        }
-
-        private Socket connect(String who, String host, int port) throws LinkException {
-            Socket s = new Socket();
-            int ms = (int) options.ioDeadline().toMillis();
-            try {
-                s.setTcpNoDelay(true);
-                s.connect(new InetSocketAddress(host, port), ms);
-                return s;
-            } catch (ConnectException e) {
-                closeQuietly(s);
-                throw new LinkException("cannot reach " + who + ": connection refused (is the player running there?)");
-            } catch (SocketTimeoutException e) {
-                closeQuietly(s);
-                throw new LinkException("cannot reach " + who + ": no answer to connect within "
-                        + options.ioDeadline().toSeconds() + " s (host down or port filtered?)");
-            } catch (UnknownHostException e) {
-                closeQuietly(s);
-                throw new LinkException("cannot reach " + who + ": unknown host '" + host + "'");
-            } catch (IOException e) {
-                closeQuietly(s);
-                throw new LinkException("cannot reach " + who + ": " + e.getMessage());
-            }
-        }
-
         @Override
         public void close() {
             if (link != null) {
@@ -490,13 +450,5 @@ public final class Conductor {
     private static java.nio.file.Path folderOf(java.nio.file.Path file) {
         java.nio.file.Path parent = file.toAbsolutePath().getParent();
         return parent == null ? java.nio.file.Path.of("").toAbsolutePath() : parent;
-    }
-
-    private static void closeQuietly(Socket s) {
-        try {
-            s.close();
-        } catch (IOException ignored) {
-            // Already failing; the first error is the one to report.
-        }
     }
 }

@@ -272,7 +272,7 @@ final class V2Link implements WorkerLink {
             return;
         }
         Phase phase = Phase.values()[tp[1]];
-        int index = m.data().path("index").asInt();
+        int index = tp[3] + m.data().path("index").asInt();
         switch (m.type()) {
             case V2.OUTPUT -> late.output(tp[0], phase, index, m.data().path("stream").asText(),
                     Base64.getDecoder().decode(m.data().path("data").asText()));
@@ -348,6 +348,14 @@ final class V2Link implements WorkerLink {
 
     @Override
     public void send(int phaseId, PhaseOrder order) throws LinkException {
+        send(phaseId, order, 0);
+    }
+
+    /**
+     * Sends a phase whose steps are reported at {@code indexBase} and on: a scenario sends its
+     * testers' steps one phase each, and the log numbers them as one sequence.
+     */
+    void send(int phaseId, PhaseOrder order, int indexBase) throws LinkException {
         if (brokenReason != null) {
             throw new LinkException(brokenReason);
         }
@@ -355,7 +363,7 @@ final class V2Link implements WorkerLink {
         data.remove("resulthost");
         data.remove("resultport");
         data.put("id", phaseId);
-        phaseOfId.put(phaseId, new int[]{order.trial().orElse(0), Phase.parse(order.phase().orElse("run")).orElse(Phase.RUN).ordinal(), 1});
+        phaseOfId.put(phaseId, new int[]{order.trial().orElse(0), Phase.parse(order.phase().orElse("run")).orElse(Phase.RUN).ordinal(), 1, indexBase});
         try {
             write(V2.encode(V2.PHASE, data));
         } catch (IOException e) {
@@ -432,12 +440,13 @@ final class V2Link implements WorkerLink {
                     continue;
                 }
                 int index = m.data().path("index").asInt(-1);
+                int logged = indexBase(phaseId) + index;
                 switch (m.type()) {
-                    case V2.STEP_STARTED -> reporter.stepStarted(trial, phase, index,
+                    case V2.STEP_STARTED -> reporter.stepStarted(trial, phase, logged,
                             PreciseClock.toInstant(m.data().path("at").asLong() - offsetMicros));
-                    case V2.OUTPUT -> reporter.output(trial, phase, index, m.data().path("stream").asText(),
+                    case V2.OUTPUT -> reporter.output(trial, phase, logged, m.data().path("stream").asText(),
                             Base64.getDecoder().decode(m.data().path("data").asText()));
-                    case V2.SPAWN_EXITED -> reporter.spawnExited(trial, phase, index, m.data().path("code").asInt());
+                    case V2.SPAWN_EXITED -> reporter.spawnExited(trial, phase, logged, m.data().path("code").asInt());
                     case V2.STEP_FINISHED -> {
                         if (index < 0 || index >= steps.size()) {
                             continue;
@@ -449,19 +458,19 @@ final class V2Link implements WorkerLink {
                             return new Collected(failed, describe() + " sent a bad step result: " + e.getMessage());
                         }
                         reported[index] = true;
-                        failed |= reporter.stepFinished(trial, phase, index, steps.get(index), r,
+                        failed |= reporter.stepFinished(trial, phase, logged, steps.get(index), r,
                                 StepResult.Status.FAILED, offsetMicros);
                     }
                     case V2.BARRIER_ARRIVE -> desk.arrive(worker, m.data().path("name").asText());
                     case V2.PULL -> {
                         if (index >= 0 && index < steps.size() && steps.get(index) instanceof Step.Put put) {
-                            push(phaseId, trial, phase, index, put, reporter);
+                            push(phaseId, trial, phase, index, logged, put, reporter);
                         }
                     }
                     case dev.conductor.wire.FileTransfer.BEGIN, dev.conductor.wire.FileTransfer.DATA,
                          dev.conductor.wire.FileTransfer.FILE_DONE, dev.conductor.wire.FileTransfer.DONE -> {
                         if (index >= 0 && index < steps.size() && steps.get(index) instanceof Step.Get get) {
-                            receive(trial, phase, index, get, m, reporter);
+                            receive(trial, phase, index, logged, get, m, reporter);
                         }
                     }
                     case V2.PHASE_DONE -> {
@@ -481,17 +490,22 @@ final class V2Link implements WorkerLink {
         }
     }
 
+    private int indexBase(int phaseId) {
+        int[] tp = phaseOfId.get(phaseId);
+        return tp == null ? 0 : tp[3];
+    }
+
     /** Files of this phase's 'get' steps being received, by step index. */
     private final Map<Integer, dev.conductor.wire.FileTransfer.Receiver> receiving = new ConcurrentHashMap<>();
 
-    private void receive(int trial, Phase phase, int index, Step.Get get, V2.Message m, Reporter reporter) {
+    private void receive(int trial, Phase phase, int index, int logged, Step.Get get, V2.Message m, Reporter reporter) {
         var r = receiving.get(index);
         java.nio.file.Path target = null;
         if (r == null) {
             try {
                 target = reporter.getTarget(trial, get.name());
             } catch (IOException e) {
-                reporter.fileCopied(trial, phase, index, "get", get.remote(), get.name(), List.of(), e.getMessage());
+                reporter.fileCopied(trial, phase, logged, "get", get.remote(), get.name(), List.of(), e.getMessage());
                 return;
             }
             r = new dev.conductor.wire.FileTransfer.Receiver(target);
@@ -505,12 +519,12 @@ final class V2Link implements WorkerLink {
             } catch (IOException e) {
                 where = get.name();
             }
-            reporter.fileCopied(trial, phase, index, "get", get.remote(), where, r.entries(), r.error());
+            reporter.fileCopied(trial, phase, logged, "get", get.remote(), where, r.entries(), r.error());
         }
     }
 
     /** Streams a put's file(s) to the player on a thread of its own, beside the other messages. */
-    private void push(int phaseId, int trial, Phase phase, int index, Step.Put put, Reporter reporter) {
+    private void push(int phaseId, int trial, Phase phase, int index, int logged, Step.Put put, Reporter reporter) {
         Thread.ofVirtual().name("put-" + worker + "-" + index).start(() -> {
             Optional<java.nio.file.Path> source = Optional.empty();
             try {
@@ -520,7 +534,7 @@ final class V2Link implements WorkerLink {
                 }
                 var entries = dev.conductor.wire.FileTransfer.send(source.get(), phaseId, index,
                         (type, data) -> write(V2.encode(type, data)));
-                reporter.fileCopied(trial, phase, index, "put", source.get().toString(), put.remote(), entries, null);
+                reporter.fileCopied(trial, phase, logged, "put", source.get().toString(), put.remote(), entries, null);
             } catch (IOException e) {
                 if (source.isEmpty()) {
                     ObjectNode d = Json.object();
@@ -533,7 +547,7 @@ final class V2Link implements WorkerLink {
                         // The link is breaking; the reader reports it.
                     }
                 }
-                reporter.fileCopied(trial, phase, index, "put", put.local(), put.remote(), List.of(), e.getMessage());
+                reporter.fileCopied(trial, phase, logged, "put", put.local(), put.remote(), List.of(), e.getMessage());
             }
         });
     }

@@ -34,7 +34,11 @@ public sealed interface Step permits Step.Command, Step.Sleep, Step.Barrier, Ste
         SPAWN,
         /** A command in the foreground with an explicit limit. */
         TIMEOUT,
-        SLEEP, BARRIER, EXPECT, SEND, CLOSE, SIGNAL, TERMINATE, WAIT, PUT, GET;
+        SLEEP, BARRIER, EXPECT, SEND, CLOSE, SIGNAL, TERMINATE, WAIT, PUT, GET,
+        /** A scenario's check (ok, check, require, skip, todo): decided by the conductor, no player involved. */
+        CHECK,
+        /** A scenario's own code, run by the conductor; its result is whether it returned true. */
+        CODE;
 
         public String key() {
             return name().toLowerCase(Locale.ROOT);

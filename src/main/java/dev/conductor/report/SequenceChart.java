@@ -182,7 +182,7 @@ public record SequenceChart(String title, List<String> lifelines, List<Row> rows
             Mark mark = switch (e.status()) {
                 case OK -> Mark.OK;
                 case SPAWNED -> Mark.INFO;
-                case SKIPPED -> Mark.SKIPPED;
+                case SKIPPED, TODO -> Mark.SKIPPED;
                 case FAILED, TIMEOUT, KILLED -> Mark.FAILED;
             };
             if (e.status() == Status.SPAWNED) {
@@ -197,6 +197,7 @@ public record SequenceChart(String title, List<String> lifelines, List<Row> rows
                 case OK -> "ok";
                 case SPAWNED -> "spawned";
                 case SKIPPED -> "SKIP";
+                case TODO -> "TODO";
                 case FAILED -> "FAIL " + e.code();
                 case TIMEOUT -> "TIMEOUT";
                 case KILLED -> "KILLED";

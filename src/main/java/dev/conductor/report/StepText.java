@@ -50,6 +50,7 @@ final class StepText {
             case TIMEOUT -> "timed out";
             case KILLED -> "killed";
             case SKIPPED -> "skipped";
+            case TODO -> "to do";
             case OK, SPAWNED -> "";
         };
     }

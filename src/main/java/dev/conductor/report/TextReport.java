@@ -106,6 +106,7 @@ public final class TextReport implements EventSink {
             case OK -> "ok";
             case SPAWNED -> "spawned";
             case SKIPPED -> "SKIP";
+            case TODO -> "TODO";
             case TIMEOUT -> "TIMEOUT";
             case KILLED -> "KILLED";
             case FAILED -> "FAIL " + e.code();
@@ -113,7 +114,7 @@ public final class TextReport implements EventSink {
         switch (e.status()) {
             case OK -> ok++;
             case SPAWNED -> spawned++;
-            case SKIPPED -> skipped++;
+            case SKIPPED, TODO -> skipped++;
             default -> failed++;
         }
         boolean bad = e.failed();
