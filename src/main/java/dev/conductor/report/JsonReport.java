@@ -114,7 +114,7 @@ public final class JsonReport {
                 }
                 case Event.PhaseFinished e -> {
                     phase.put("end_time", time(e.at()));
-                    if (firstStarts.size() >= 1) {
+                    if (phase.has("start_at") && firstStarts.size() >= 1) {
                         Instant min = firstStarts.values().stream().min(Instant::compareTo).orElseThrow();
                         Instant max = firstStarts.values().stream().max(Instant::compareTo).orElseThrow();
                         phase.put("start_spread_ms", java.time.Duration.between(min, max).toNanos() / 1e6);

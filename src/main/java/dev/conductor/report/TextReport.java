@@ -28,6 +28,7 @@ public final class TextReport implements EventSink {
     private int lost;
     private boolean liveOutput;
     private final java.util.Map<String, Instant> firstStarts = new java.util.HashMap<>();
+    private boolean released;
 
     public TextReport(PrintStream out, Verbosity verbosity) {
         this.out = out;
@@ -72,14 +73,17 @@ public final class TextReport implements EventSink {
                 }
             }
             case Event.StepStarted e -> firstStarts.putIfAbsent(e.worker(), e.startedAt());
+            case Event.PhaseReleased e -> released = true;
             case Event.PhaseFinished e -> {
-                if (verbosity != Verbosity.QUIET && firstStarts.size() > 1) {
+                // Only a phase released to every worker at one instant has a start spread (a scenario's does not).
+                if (verbosity != Verbosity.QUIET && released && firstStarts.size() > 1) {
                     Instant min = firstStarts.values().stream().min(Instant::compareTo).orElseThrow();
                     Instant max = firstStarts.values().stream().max(Instant::compareTo).orElseThrow();
                     out.printf("  start spread %.3f ms across %d workers%n", Duration.between(min, max).toNanos() / 1e6,
                             firstStarts.size());
                 }
                 firstStarts.clear();
+                released = false;
             }
             case Event.Output e -> {
                 if (verbosity == Verbosity.VERBOSE && e.data() != null) {

@@ -271,7 +271,7 @@ public final class Scenario {
                         b.settings.maxMessageSize(), Duration.ofSeconds(10), files);
                 Player p = Player.start(o);
                 localPlayers.add(p);
-                where.put(d.name(), p.address());
+                where.put(d.name(), InetSocketAddress.createUnresolved("127.0.0.1", p.address().getPort()));
             } catch (IOException e) {
                 cannotStart.put(d.name(), "cannot start a local player: " + e.getMessage());
                 where.put(d.name(), InetSocketAddress.createUnresolved("127.0.0.1", 0));
