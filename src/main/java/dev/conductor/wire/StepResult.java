@@ -11,10 +11,8 @@ import java.util.Optional;
 /**
  * How one step ended, as a player reports it in a v1 {@code result}. {@code code} and
  * {@code message} are the reference's; the rest are our extensions, which a reference conductor
- * ignores and a reference player does not send.
- *
- * @param index     0-based position of the step in its phase
- * @param startedAt when the step really started, on the player's clock
+ * ignores and a reference player does not send ({@link Details}: the step's 0-based position in
+ * its phase, its status, and when it really started on the player's clock).
  */
 public record StepResult(int code, String message, Optional<Details> details) {
 
