@@ -139,6 +139,9 @@ public final class StepSession implements AutoCloseable {
                 Optional.of(phase.key()), Optional.of(worker), false);
         CompletableFuture<Event.StepFinished> finished = new CompletableFuture<>();
         Reporter reporter = new Reporter(e -> {
+            if (e instanceof Event.WorkerFinished) {
+                return; // the end of a one-step phase; the worker's part ends when its caller says so
+            }
             events.accept(e);
             if (e instanceof Event.StepFinished f && f.worker().equals(worker) && f.index() == index) {
                 finished.complete(f);

@@ -313,7 +313,7 @@ public final class Scenario {
                     continue;
                 }
                 Tester t = new Tester(d.name(), session, log, b.onFailure, runDir, trial, Phase.RUN);
-                playing.put(d.name(), Thread.ofVirtual().name("tester-" + d.name()).start(() -> play(d, t, session)));
+                playing.put(d.name(), Thread.ofVirtual().name("tester-" + d.name()).start(() -> play(d, t, session, log)));
             }
             for (var e : playing.entrySet()) {
                 long left = end - System.nanoTime();
@@ -345,7 +345,7 @@ public final class Scenario {
     }
 
     /** Plays one tester's script; whatever ends it, the testers waiting for it at barriers are told. */
-    private static void play(Declared d, Tester t, StepSession session) {
+    private static void play(Declared d, Tester t, StepSession session, EventSink log) {
         String why = "it finished its script";
         try {
             d.script().play(t);
@@ -360,6 +360,9 @@ public final class Scenario {
                     + (at == null ? "" : " at " + at));
         } finally {
             session.gone(d.name(), why);
+            if (session.lost(d.name()).isEmpty()) {
+                log.accept(new Event.WorkerFinished(Instant.now(), 1, Phase.RUN, d.name()));
+            }
         }
     }
 
