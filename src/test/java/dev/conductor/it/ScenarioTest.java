@@ -192,4 +192,24 @@ class ScenarioTest {
         assertThat(r.tap()).contains("not ok 1 - server: echo oops", "ok 2 - server: it failed with 3 and said so\n",
                 "ok 3 - server: a step for later # SKIP not written yet\n", "not ok 4 - server: a known bug # TODO issue 12\n");
     }
+
+    @Test
+    void aTokenGuardedPlayerServesAScenarioWithTheTokenAndRefusesOneWithout() throws Exception {
+        Path token = dir.resolve("token");
+        Files.writeString(token, "0123456789abcdef0123456789abcdef\n");
+        Lab lab = new Lab(dir);
+        lab.worker("vault", "");
+        try (PlayerProcess vault = PlayerProcess.start(lab.workerFile("vault"), "-q", "--token-file", token.toString())) {
+            String at = "127.0.0.1:" + lab.cmdport("vault");
+            var withToken = new dev.conductor.conduct.StepSession.Settings(Duration.ofSeconds(5),
+                    dev.conductor.wire.Frames.DEFAULT_LIMIT, java.util.Optional.of(dev.conductor.wire.Auth.readToken(token)),
+                    java.util.Optional.empty());
+            scenario("with-token").settings(withToken).tester("t", at, t -> t.run("echo in")).run().assertPassed();
+
+            ScenarioResult without = scenario("without-token").tester("t", at, t -> t.run("echo in")).run();
+            assertThat(without.exitCode()).isEqualTo(3);
+            assertThat(without.summary()).contains("LOST t", "requires a shared token");
+            assertThat(without.steps()).isEmpty();
+        }
+    }
 }
