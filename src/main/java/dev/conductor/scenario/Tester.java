@@ -62,8 +62,11 @@ public final class Tester {
         this.phase = phase;
     }
 
-    /** Thrown through the script to stop it after a failed step; the step is already reported. */
-    static final class Stop extends RuntimeException {
+    /**
+     * Thrown through the script to stop it after a failed step; the step is already reported.
+     * An Error, so that a script's own {@code catch (Exception e)} does not swallow it and go on.
+     */
+    static final class Stop extends Error {
         Stop(String message) {
             super(message, null, false, false);
         }

@@ -212,4 +212,20 @@ class ScenarioTest {
             assertThat(without.steps()).isEmpty();
         }
     }
+
+    @Test
+    void aScriptsOwnCatchOfExceptionDoesNotSwallowTheStopAfterAFailedStep() throws Exception {
+        ScenarioResult r = scenario("catching")
+                .tester("server", serverAt, t -> {
+                    try {
+                        t.run("exit 4");
+                    } catch (Exception e) {
+                        // a habit of scripts that call code of their own
+                    }
+                    t.run("echo must not run");
+                })
+                .run();
+        assertThat(r.steps("server")).singleElement().satisfies(s -> assertThat(s.code()).isEqualTo(4));
+        assertThat(r.exitCode()).isEqualTo(1);
+    }
 }
