@@ -250,6 +250,34 @@ class TapReportTest {
                 .contains("Result: NOTESTS");
     }
 
+    /** A scenario's report: points in the order they ended, tester-first descriptions, TODO read as TODO. */
+    @Test
+    void inTimeOrderPointsFollowTheLogAndATodoThatFailsIsNoFailureForProve() throws Exception {
+        List<Event> events = RunLog.start("scenario s", 1, "a", "b").trial(1).phase(1, Phase.RUN, "a", "b")
+                .step(1, Phase.RUN, "b", 0, "check1", "b checks first", Status.OK, 0, "passed", 1, "", "")
+                .step(1, Phase.RUN, "a", 0, "todo1", "a known bug", Status.TODO, 1, "issue 12", 1, "", "")
+                .step(1, Phase.RUN, "a", 1, "todo2", "fixed meanwhile", Status.TODO, 0, "issue 13", 1, "", "")
+                .step(1, Phase.RUN, "b", 1, "skip2", "later", Status.SKIPPED, 0, "skipped: not yet", 1, "", "")
+                .endPhase(1, Phase.RUN).endTrial(1).finish(0, false);
+        String tap = TapReport.render(events, 13, TapReport.Order.TIME);
+        assertThat(tap).contains("""
+                1..4
+                # conduct scenario s: 2 worker(s)
+                ok 1 - b: b checks first
+                not ok 2 - a: a known bug # TODO issue 12
+                ok 3 - a: fixed meanwhile # TODO issue 13
+                ok 4 - b: later # SKIP not yet
+                """);
+        assumeTrue(Files.isExecutable(PROVE), "needs Perl's prove (Debian: perl)");
+        JsonNode parsed = parse(tap);
+        assertThat(parsed.path("errors")).isEmpty();
+        assertThat(parsed.path("tests").get(1).path("directive").asText()).isEqualTo("TODO");
+        assertThat(parsed.path("tests").get(1).path("explanation").asText()).isEqualTo("issue 12");
+        Prove p = prove(tap);
+        assertThat(p.output()).contains("All tests successful", "Result: PASS");
+        assertThat(p.exitCode()).isZero();
+    }
+
     record Prove(int exitCode, String output) {
     }
 
