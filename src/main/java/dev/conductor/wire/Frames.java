@@ -24,10 +24,25 @@ public final class Frames {
      * @throws EOFException           when the stream ends inside a header or body
      */
     public static byte[] read(InputStream in, long limit) throws IOException {
+        long length = readLength(in, limit);
+        if (length < 0) {
+            return null;
+        }
+        return readBody(in, length, new byte[(int) length], 0);
+    }
+
+    /**
+     * Reads one frame's length header.
+     *
+     * @return the body's length, or -1 when the stream ended cleanly before a header began
+     * @throws FrameTooLargeException when the header announces more than {@code limit} bytes
+     * @throws EOFException           when the stream ends inside the header
+     */
+    static long readLength(InputStream in, long limit) throws IOException {
         byte[] header = new byte[4];
         int got = in.readNBytes(header, 0, 4);
         if (got == 0) {
-            return null;
+            return -1;
         }
         if (got < 4) {
             throw new EOFException("connection closed inside a frame header (" + got + " of 4 bytes)");
@@ -38,10 +53,14 @@ public final class Frames {
         if (length > Math.min(limit, Integer.MAX_VALUE - 8)) {
             throw new FrameTooLargeException(length, Math.min(limit, Integer.MAX_VALUE - 8));
         }
-        byte[] body = in.readNBytes((int) length);
-        if (body.length < length) {
-            throw new EOFException("connection closed inside a frame body (" + body.length + " of "
-                    + length + " bytes)");
+        return length;
+    }
+
+    /** Fills {@code body} from {@code from} on, up to {@code length} bytes in all. */
+    static byte[] readBody(InputStream in, long length, byte[] body, int from) throws IOException {
+        int got = from + in.readNBytes(body, from, (int) length - from);
+        if (got < length) {
+            throw new EOFException("connection closed inside a frame body (" + got + " of " + length + " bytes)");
         }
         return body;
     }
