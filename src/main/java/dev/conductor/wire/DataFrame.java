@@ -130,10 +130,11 @@ public record DataFrame(Kind kind, int phaseId, int index, int stream, byte[] da
         }
         Kind kind = Kind.of(header[1] & 0xff);
         checkHeader(header, 0, kind);
-        byte[] data = in.readNBytes((int) (length - HEADER));
-        if (data.length < length - HEADER) {
-            throw new EOFException("connection closed inside a data frame (" + data.length + " of " + (length - HEADER)
-                    + " bytes)");
+        // Straight into the array: readNBytes(int) would gather 8 KiB pieces and copy them again.
+        byte[] data = new byte[(int) (length - HEADER)];
+        int read = in.readNBytes(data, 0, data.length);
+        if (read < data.length) {
+            throw new EOFException("connection closed inside a data frame (" + read + " of " + data.length + " bytes)");
         }
         return fromHeader(header, 0, data);
     }
