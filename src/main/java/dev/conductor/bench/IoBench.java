@@ -363,6 +363,11 @@ final class IoBench implements Callable<Integer> {
     record Cpu(long playerMillis, long conductorMillis, long machineMillis, double wallSeconds) {
         static final Cpu NONE = new Cpu(-1, -1, -1, 0);
 
+        /** CPUs busy with other work than the two JVMs (and the step's own process) on average over the run. */
+        double otherCpus() {
+            return (machineMillis - playerMillis - conductorMillis) / 1e3 / wallSeconds;
+        }
+
         String describe() {
             return String.format(Locale.ROOT, "CPU player %.2f s, conductor %.2f s, whole machine %.1f s of %.1f s wall "
                     + "x %d CPUs", playerMillis / 1e3, conductorMillis / 1e3, machineMillis / 1e3, wallSeconds,
@@ -531,10 +536,15 @@ final class IoBench implements Callable<Integer> {
         o.println();
         o.printf(Locale.ROOT, "bench io: %d bytes (%.1f MB) per run, %d repetition(s), medians; JVM flags '%s'%n",
                 bytes, bytes / 1e6, reps, String.join(" ", opts));
-        o.printf(Locale.ROOT, "%-34s %10s %10s %s%n", "what", "MB/s", "seconds", "samples (MB/s)");
-        samples.forEach((k, v) -> o.printf(Locale.ROOT, "%-34s %10.1f %10.2f %s%n", k, medianMbs(v),
+        o.printf(Locale.ROOT, "%-34s %10s %10s  %-28s %s%n", "what", "MB/s", "seconds", "samples (MB/s)",
+                "other CPUs busy, CPU s player/conductor (medians)");
+        samples.forEach((k, v) -> o.printf(Locale.ROOT, "%-34s %10.1f %10.2f  %-28s %s%n", k, medianMbs(v),
                 median(v.stream().map(Sample::seconds).toList()),
-                v.stream().map(s -> String.format(Locale.ROOT, "%.0f", s.mbPerSecond())).toList()));
+                v.stream().map(s -> String.format(Locale.ROOT, "%.0f", s.mbPerSecond())).toList(),
+                v.getFirst().cpu() == Cpu.NONE ? "" : String.format(Locale.ROOT, "%.2f, %.2f / %.2f",
+                        median(v.stream().map(s -> s.cpu().otherCpus()).toList()),
+                        median(v.stream().map(s -> s.cpu().playerMillis() / 1e3).toList()),
+                        median(v.stream().map(s -> s.cpu().conductorMillis() / 1e3).toList()))));
         o.println();
         bar(o, samples, "expect (ours)", "cat | grep -m1", "expect at the end of the output vs grep -m1");
         bar(o, samples, "get (ours)", "raw loopback TCP", "get vs raw loopback TCP");

@@ -65,10 +65,12 @@ final class V2Link implements WorkerLink {
     /**
      * Bounded: when the phase's collector falls behind (a slow disk, a slow terminal), the
      * reader stops reading, TCP's window closes, and the player's step blocks on its output.
-     * Nothing piles up in memory. 64 messages are at most ~16 MB of output chunks (data frames
-     * of up to 256 KiB, or base64 messages of 64 KiB from a player without them).
+     * Nothing piles up in memory. 16 messages are at most ~4 MB of output chunks (data frames
+     * of up to 256 KiB, or base64 messages of 64 KiB from a player without them); the socket's
+     * own buffers hold more. Few queued chunks also means few survive a young collection to be
+     * promoted, which keeps the heap, and so the conductor's RSS, small while output floods in.
      */
-    private final BlockingQueue<Incoming> events = new LinkedBlockingQueue<>(64);
+    private final BlockingQueue<Incoming> events = new LinkedBlockingQueue<>(16);
     /** Which trial and phase each phase id was, for output of spawned steps arriving later. */
     private final Map<Integer, int[]> phaseOfId = new ConcurrentHashMap<>();
     private volatile String brokenReason;

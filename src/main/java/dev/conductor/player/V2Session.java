@@ -50,10 +50,10 @@ final class V2Session {
     private static final int READ_BUFFER = 64 * 1024;
     /**
      * File data of a 'put' waiting for its step, in messages: at most this many times a chunk
-     * (~16 MiB). When the step falls behind (a slow disk), the reader waits, TCP's window closes
+     * (~4 MiB). When the step falls behind (a slow disk), the reader waits, TCP's window closes
      * and the conductor's sender blocks: nothing piles up.
      */
-    private static final int PUT_QUEUE = 64;
+    private static final int PUT_QUEUE = 16;
 
     private final Socket socket;
     private final String peer;
