@@ -131,10 +131,19 @@ public record DataFrame(Kind kind, int phaseId, int index, int stream, byte[] da
         Kind kind = Kind.of(header[1] & 0xff);
         checkHeader(header, 0, kind);
         // Straight into the array: readNBytes(int) would gather 8 KiB pieces and copy them again.
-        byte[] data = new byte[(int) (length - HEADER)];
-        int read = in.readNBytes(data, 0, data.length);
-        if (read < data.length) {
-            throw new EOFException("connection closed inside a data frame (" + read + " of " + data.length + " bytes)");
+        // Only a frame larger than ours ever are grows as its bytes arrive (see Frames.EAGER).
+        int n = (int) (length - HEADER);
+        byte[] data;
+        int read;
+        if (n <= Frames.EAGER) {
+            data = new byte[n];
+            read = in.readNBytes(data, 0, n);
+        } else {
+            data = in.readNBytes(n);
+            read = data.length;
+        }
+        if (read < n) {
+            throw new EOFException("connection closed inside a data frame (" + read + " of " + n + " bytes)");
         }
         return fromHeader(header, 0, data);
     }

@@ -17,21 +17,6 @@ public final class Frames {
     }
 
     /**
-     * Reads one frame's body.
-     *
-     * @return the body, or {@code null} when the stream ended cleanly before a header began
-     * @throws FrameTooLargeException when the header announces more than {@code limit} bytes
-     * @throws EOFException           when the stream ends inside a header or body
-     */
-    public static byte[] read(InputStream in, long limit) throws IOException {
-        long length = readLength(in, limit);
-        if (length < 0) {
-            return null;
-        }
-        return readBody(in, length, new byte[(int) length], 0);
-    }
-
-    /**
      * Reads one frame's length header.
      *
      * @return the body's length, or -1 when the stream ended cleanly before a header began
@@ -56,11 +41,52 @@ public final class Frames {
         return length;
     }
 
-    /** Fills {@code body} from {@code from} on, up to {@code length} bytes in all. */
-    static byte[] readBody(InputStream in, long length, byte[] body, int from) throws IOException {
-        int got = from + in.readNBytes(body, from, (int) length - from);
+    /**
+     * Up to this size a body's array is allocated whole before its bytes arrive; a larger one
+     * grows as they do, so that a header alone (a peer announcing 10 MiB and sending nothing)
+     * costs no memory.
+     */
+    static final int EAGER = 1 << 20;
+
+    /**
+     * Reads one frame's body.
+     *
+     * @return the body, or {@code null} when the stream ended cleanly before a header began
+     * @throws FrameTooLargeException when the header announces more than {@code limit} bytes
+     * @throws EOFException           when the stream ends inside a header or body
+     */
+    public static byte[] read(InputStream in, long limit) throws IOException {
+        long length = readLength(in, limit);
+        if (length < 0) {
+            return null;
+        }
+        return readBody(in, (int) length, null);
+    }
+
+    /**
+     * Reads a body of {@code length} bytes whose first byte, when {@code first} is not null,
+     * was already read.
+     */
+    static byte[] readBody(InputStream in, int length, Byte first) throws IOException {
+        int from = first == null ? 0 : 1;
+        byte[] body;
+        int got;
+        if (length <= EAGER) {
+            body = new byte[length];
+            got = from + in.readNBytes(body, from, length - from);
+        } else {
+            byte[] rest = in.readNBytes(length - from);
+            got = from + rest.length;
+            body = from == 0 ? rest : new byte[got];
+            if (from == 1) {
+                System.arraycopy(rest, 0, body, 1, rest.length);
+            }
+        }
         if (got < length) {
             throw new EOFException("connection closed inside a frame body (" + got + " of " + length + " bytes)");
+        }
+        if (first != null) {
+            body[0] = first;
         }
         return body;
     }

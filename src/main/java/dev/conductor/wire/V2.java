@@ -71,9 +71,7 @@ public final class V2 {
         if ((byte) first == DataFrame.MARKER) {
             return DataFrame.readRest(in, length);
         }
-        byte[] body = new byte[(int) length];
-        body[0] = (byte) first;
-        return decode(Frames.readBody(in, length, body, 1));
+        return decode(Frames.readBody(in, (int) length, (byte) first));
     }
 
     public static byte[] encode(String type, ObjectNode data) {

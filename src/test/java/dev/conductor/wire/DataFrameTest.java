@@ -106,4 +106,21 @@ class DataFrameTest {
                 .isInstanceOf(FrameTooLargeException.class)
                 .hasMessage("Message too large: 2012 bytes (max: 1000)");
     }
+
+    @Test
+    void framesBeyondTheEagerSizeAreReadAsTheirBytesArriveAndStillExact() throws Exception {
+        byte[] payload = new byte[3 << 20];
+        new java.util.Random(5).nextBytes(payload);
+        byte[] frame = new DataFrame(DataFrame.Kind.OUTPUT, 2, 1, DataFrame.STDOUT, payload).encode();
+        assertThat(((DataFrame) V2.read(new ByteArrayInputStream(frame), 10L << 20)).data()).isEqualTo(payload);
+        // A header announcing 2 MiB, then 10 bytes: the connection's end, not 2 MiB held for nothing.
+        byte[] json = Arrays.copyOf(new byte[]{0, 0x20, 0, 0, '{'}, 15);
+        assertThatThrownBy(() -> V2.read(new ByteArrayInputStream(json), 10L << 20)).isInstanceOf(EOFException.class)
+                .hasMessage("connection closed inside a frame body (11 of 2097152 bytes)");
+        assertThatThrownBy(() -> Frames.read(new ByteArrayInputStream(json), 10L << 20)).isInstanceOf(EOFException.class)
+                .hasMessage("connection closed inside a frame body (11 of 2097152 bytes)");
+        byte[] data = Arrays.copyOf(new DataFrame(DataFrame.Kind.FILE, 1, 0, 0, new byte[2 << 20]).encode(), 100);
+        assertThatThrownBy(() -> V2.read(new ByteArrayInputStream(data), 10L << 20)).isInstanceOf(EOFException.class)
+                .hasMessage("connection closed inside a data frame (84 of 2097152 bytes)");
+    }
 }
