@@ -30,6 +30,8 @@ final class StepRunner {
      * the reader takes it too, so that a flood goes out in few large messages and a trickle at once.
      */
     static final int CHUNK = 256 * 1024;
+    /** What a pipe holds (Linux's default): a reader's first buffer. */
+    private static final int FIRST_CHUNK = 64 * 1024;
     /** Per stream, what a result carries back. */
     static final int TAIL_BYTES = 64 * 1024;
     /** How much of each stream a failure's message quotes. */
@@ -221,17 +223,23 @@ final class StepRunner {
      */
     private static Thread pump(InputStream in, OutputTail into, int stream, Listener listener, String name) {
         return Thread.ofPlatform().daemon().name("step-" + name).start(() -> {
-            byte[] buf = new byte[HEADROOM + CHUNK];
+            // A pipe's worth at first; the full chunk only for a step that fills it (many steps
+            // print little, and a player may run many at once).
+            byte[] buf = new byte[HEADROOM + FIRST_CHUNK];
             try (in) {
                 int n;
-                while ((n = in.read(buf, HEADROOM, CHUNK)) > 0) {
+                while ((n = in.read(buf, HEADROOM, buf.length - HEADROOM)) > 0) {
                     // More already in the pipe: take it now rather than in a chunk of its own.
                     int more;
-                    while (n < CHUNK && in.available() > 0 && (more = in.read(buf, HEADROOM + n, CHUNK - n)) > 0) {
+                    int room = buf.length - HEADROOM;
+                    while (n < room && in.available() > 0 && (more = in.read(buf, HEADROOM + n, room - n)) > 0) {
                         n += more;
                     }
                     into.write(buf, HEADROOM, n);
                     listener.output(stream, buf, HEADROOM, n);
+                    if (n == room && room < CHUNK) {
+                        buf = new byte[HEADROOM + CHUNK];
+                    }
                 }
             } catch (IOException e) {
                 // The pipe was closed under us: the output so far is what there is.
