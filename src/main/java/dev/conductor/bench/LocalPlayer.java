@@ -120,6 +120,11 @@ sealed interface LocalPlayer extends AutoCloseable permits LocalPlayer.Jvm, Loca
 
         /** Waits for the process to end, killing it if it takes longer than {@code millis}. */
         void reap(long millis) {
+            reap(process, millis);
+        }
+
+        /** Waits for {@code process} to end, killing it if it takes longer than {@code millis}. */
+        static void reap(Process process, long millis) {
             try {
                 if (!process.waitFor(millis, TimeUnit.MILLISECONDS)) {
                     process.destroyForcibly();

@@ -6,6 +6,8 @@ import dev.conductor.clock.PreciseClock;
 import dev.conductor.plan.Phase;
 import dev.conductor.plan.Step;
 import dev.conductor.wire.Auth;
+import dev.conductor.wire.DataFrame;
+import dev.conductor.wire.Frame;
 import dev.conductor.wire.Frames;
 import dev.conductor.wire.Json;
 import dev.conductor.wire.PhaseOrder;
@@ -47,6 +49,10 @@ final class V2Link implements WorkerLink {
 
         record Broken(String reason) implements Incoming {
         }
+
+        /** Output or file bytes, as a data frame brought them. */
+        record Data(DataFrame frame) implements Incoming {
+        }
     }
 
     private final String worker;
@@ -59,9 +65,12 @@ final class V2Link implements WorkerLink {
     /**
      * Bounded: when the phase's collector falls behind (a slow disk, a slow terminal), the
      * reader stops reading, TCP's window closes, and the player's step blocks on its output.
-     * Nothing piles up in memory. 256 messages are at most ~23 MB of output chunks.
+     * Nothing piles up in memory. 16 messages are at most ~4 MB of output chunks (data frames
+     * of up to 256 KiB, or base64 messages of 64 KiB from a player without them); the socket's
+     * own buffers hold more. Few queued chunks also means few survive a young collection to be
+     * promoted, which keeps the heap, and so the conductor's RSS, small while output floods in.
      */
-    private final BlockingQueue<Incoming> events = new LinkedBlockingQueue<>(256);
+    private final BlockingQueue<Incoming> events = new LinkedBlockingQueue<>(16);
     /** Which trial and phase each phase id was, for output of spawned steps arriving later. */
     private final Map<Integer, int[]> phaseOfId = new ConcurrentHashMap<>();
     private volatile String brokenReason;
@@ -69,6 +78,10 @@ final class V2Link implements WorkerLink {
     private long offsetMicros;
     private long rttMicros;
     private String playerVersion = "?";
+    /** The player listed {@link DataFrame#CAPABILITY} in its welcome: put data goes as data frames. */
+    private boolean dataFrames;
+    /** The player's frame size limit, from its welcome. */
+    private long playerLimit = Frames.DEFAULT_LIMIT;
     private Thread reader;
     private Thread beat;
 
@@ -106,6 +119,8 @@ final class V2Link implements WorkerLink {
             hello.put("conductor", "conductor-java/" + dev.conductor.player.Player.VERSION);
             hello.put("worker", worker);
             hello.put("nonce", nonce);
+            hello.putArray("capabilities").add(DataFrame.CAPABILITY);
+            hello.put("max_message_size", maxMessageSize);
             link.write(V2.encode(V2.HELLO, hello));
             InputStream in = socket.getInputStream();
             byte[] body = Frames.read(in, maxMessageSize);
@@ -129,6 +144,10 @@ final class V2Link implements WorkerLink {
                 throw new LinkException(who + " answered hello with '" + welcome.type() + "'");
             }
             link.playerVersion = welcome.data().path("player_version").asText("?");
+            for (var c : welcome.data().path("capabilities")) {
+                link.dataFrames |= DataFrame.CAPABILITY.equals(c.asText());
+            }
+            link.playerLimit = welcome.data().path("max_message_size").asLong(Frames.DEFAULT_LIMIT);
             String playerNonce = welcome.data().path("nonce").asText("");
             boolean playerWantsAuth = Auth.SCHEME.equals(welcome.data().path("auth").asText());
             if (token.isPresent()) {
@@ -200,26 +219,28 @@ final class V2Link implements WorkerLink {
     private void readLoop() {
         String reason;
         try {
-            InputStream in = socket.getInputStream();
+            // Small messages come out of this buffer; data frames' bytes go past it into arrays of their own.
+            InputStream in = new java.io.BufferedInputStream(socket.getInputStream(), 64 * 1024);
             while (true) {
-                byte[] body;
+                Frame frame;
                 try {
-                    body = Frames.read(in, maxMessageSize);
+                    frame = V2.read(in, maxMessageSize);
                 } catch (SocketTimeoutException e) {
                     reason = describe() + " went silent: no message or heartbeat for " + SILENCE.toSeconds() + " s";
                     break;
-                }
-                if (body == null) {
-                    reason = describe() + " closed the connection";
-                    break;
-                }
-                V2.Message m;
-                try {
-                    m = V2.decode(body);
                 } catch (ProtocolException e) {
                     reason = describe() + " sent garbage: " + e.getMessage();
                     break;
                 }
+                if (frame == null) {
+                    reason = describe() + " closed the connection";
+                    break;
+                }
+                if (frame instanceof DataFrame d) {
+                    route(d.phaseId(), new Incoming.Data(d));
+                    continue;
+                }
+                V2.Message m = (V2.Message) frame;
                 long now = clock.micros();
                 switch (m.type()) {
                     case V2.HEARTBEAT -> {
@@ -230,7 +251,7 @@ final class V2Link implements WorkerLink {
                         markBroken(reason);
                         return;
                     }
-                    default -> route(m, now);
+                    default -> route(m.phaseId(), new Incoming.Message(m, now));
                 }
             }
         } catch (IOException e) {
@@ -243,13 +264,17 @@ final class V2Link implements WorkerLink {
     }
 
     /** Step events go to the phase collecting now, or are reported directly when they belong to an earlier one. */
-    private void route(V2.Message m, long now) {
-        int[] tp = phaseOfId.get(m.data().path("id").asInt(-1));
+    private void route(int phaseId, Incoming in) {
+        int[] tp = phaseOfId.get(phaseId);
         if (tp != null && tp[2] == 0 && lateReporter != null) {
-            late(m);
+            switch (in) {
+                case Incoming.Message m -> late(m.message());
+                case Incoming.Data d -> late(d.frame());
+                case Incoming.Broken b -> {
+                }
+            }
             return;
         }
-        Incoming in = new Incoming.Message(m, now);
         try {
             while (!events.offer(in, 1, TimeUnit.SECONDS)) {
                 if (brokenReason != null) {
@@ -279,6 +304,15 @@ final class V2Link implements WorkerLink {
             case V2.SPAWN_EXITED -> late.spawnExited(tp[0], phase, index, m.data().path("code").asInt());
             default -> {
             }
+        }
+    }
+
+    /** Output of a spawned step whose phase is over, as a data frame brought it. */
+    private void late(DataFrame d) {
+        int[] tp = phaseOfId.get(d.phaseId());
+        Reporter late = lateReporter;
+        if (tp != null && late != null && d.kind() == DataFrame.Kind.OUTPUT) {
+            late.output(tp[0], Phase.values()[tp[1]], tp[3] + d.index(), d.streamName(), d.data());
         }
     }
 
@@ -433,6 +467,10 @@ final class V2Link implements WorkerLink {
                     return new Collected(failed, b.reason() + " during " + phase.key() + " of trial " + trial
                             + firstMissing(steps, reported) + progress(steps, reported));
                 }
+                if (in instanceof Incoming.Data data) {
+                    collectData(phaseId, trial, phase, steps, data.frame(), reporter);
+                    continue;
+                }
                 V2.Message m = ((Incoming.Message) in).message();
                 int id = m.data().path("id").asInt(-1);
                 if (id != phaseId) {
@@ -495,10 +533,28 @@ final class V2Link implements WorkerLink {
         return tp == null ? 0 : tp[3];
     }
 
+    /** Output or file bytes of a data frame: into the transcripts, or into the file a 'get' is writing. */
+    private void collectData(int phaseId, int trial, Phase phase, List<Step> steps, DataFrame d, Reporter reporter) {
+        if (d.phaseId() != phaseId) {
+            late(d);
+            return;
+        }
+        int index = d.index();
+        int logged = indexBase(phaseId) + index;
+        switch (d.kind()) {
+            case OUTPUT -> reporter.output(trial, phase, logged, d.streamName(), d.data());
+            case FILE -> {
+                if (index >= 0 && index < steps.size() && steps.get(index) instanceof Step.Get get) {
+                    receive(trial, phase, index, logged, get, d, reporter);
+                }
+            }
+        }
+    }
+
     /** Files of this phase's 'get' steps being received, by step index. */
     private final Map<Integer, dev.conductor.wire.FileTransfer.Receiver> receiving = new ConcurrentHashMap<>();
 
-    private void receive(int trial, Phase phase, int index, int logged, Step.Get get, V2.Message m, Reporter reporter) {
+    private void receive(int trial, Phase phase, int index, int logged, Step.Get get, Frame f, Reporter reporter) {
         var r = receiving.get(index);
         java.nio.file.Path target = null;
         if (r == null) {
@@ -511,7 +567,7 @@ final class V2Link implements WorkerLink {
             r = new dev.conductor.wire.FileTransfer.Receiver(target);
             receiving.put(index, r);
         }
-        if (r.accept(m.type(), m.data())) {
+        if (r.accept(f)) {
             receiving.remove(index);
             String where;
             try {
@@ -532,8 +588,7 @@ final class V2Link implements WorkerLink {
                 if (source.isEmpty()) {
                     throw new IOException("'" + put.local() + "' is outside the test file's folder");
                 }
-                var entries = dev.conductor.wire.FileTransfer.send(source.get(), phaseId, index,
-                        (type, data) -> write(V2.encode(type, data)));
+                var entries = dev.conductor.wire.FileTransfer.send(source.get(), phaseId, index, fileSender());
                 reporter.fileCopied(trial, phase, logged, "put", source.get().toString(), put.remote(), entries, null);
             } catch (IOException e) {
                 if (source.isEmpty()) {
@@ -550,6 +605,29 @@ final class V2Link implements WorkerLink {
                 reporter.fileCopied(trial, phase, logged, "put", put.local(), put.remote(), List.of(), e.getMessage());
             }
         });
+    }
+
+    /** How a put writes: data frames when the player takes them, else JSON. */
+    private dev.conductor.wire.FileTransfer.Sender fileSender() {
+        return new dev.conductor.wire.FileTransfer.Sender() {
+            @Override
+            public void send(String type, ObjectNode data) throws IOException {
+                write(V2.encode(type, data));
+            }
+
+            @Override
+            public int dataFrameLimit() {
+                return dataFrames ? (int) Math.min(Integer.MAX_VALUE, playerLimit) : 0;
+            }
+
+            @Override
+            public void sendFrame(byte[] frame, int off, int len) throws IOException {
+                synchronized (out) {
+                    out.write(frame, off, len);
+                    out.flush();
+                }
+            }
+        };
     }
 
     private String silentReason(Phase phase, List<Step> steps, boolean[] reported, int phaseId) {

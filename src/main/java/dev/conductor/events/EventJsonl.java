@@ -55,30 +55,46 @@ public final class EventJsonl implements EventSink, AutoCloseable {
         }
     }
 
-    /** The event as the JSON object written to the log. */
-    public ObjectNode toJson(Event event) {
-        ObjectNode o = Json.object();
-        o.put("type", snake(event.getClass().getSimpleName()));
-        o.put("time", event.at().toString());
-        String worker = workerOf(event);
-        o.put("host", worker != null ? workerHosts.getOrDefault(worker, "?") : conductorHost);
-        for (RecordComponent c : event.getClass().getRecordComponents()) {
-            if (c.getName().equals("at") || c.getName().equals("data")) {
-                continue;
-            }
-            boolean duration = c.getGenericType().getTypeName().contains("java.time.Duration");
-            put(o, snake(c.getName()) + (duration ? "_us" : ""), value(event, c));
-        }
-        return o;
+    /** A record type's fields as the log names them, looked up once per type (output events come in floods). */
+    private record Field(RecordComponent component, String name, String plainName) {
     }
 
-    private static String workerOf(Event e) {
-        for (RecordComponent c : e.getClass().getRecordComponents()) {
-            if (c.getName().equals("worker")) {
-                return (String) value(e, c);
+    private record Shape(String type, List<Field> fields, RecordComponent worker) {
+    }
+
+    private static final ClassValue<Shape> SHAPES = new ClassValue<>() {
+        @Override
+        protected Shape computeValue(Class<?> type) {
+            List<Field> fields = new java.util.ArrayList<>();
+            RecordComponent worker = null;
+            for (RecordComponent c : type.getRecordComponents()) {
+                if (c.getName().equals("worker")) {
+                    worker = c;
+                }
+                boolean duration = c.getGenericType().getTypeName().contains("java.time.Duration");
+                String plain = snake(c.getName());
+                fields.add(new Field(c, plain + (duration ? "_us" : ""), plain));
             }
+            return new Shape(snake(type.getSimpleName()), List.copyOf(fields), worker);
         }
-        return null;
+    };
+
+    /** The event as the JSON object written to the log. */
+    public ObjectNode toJson(Event event) {
+        Shape shape = SHAPES.get(event.getClass());
+        ObjectNode o = Json.object();
+        o.put("type", shape.type());
+        o.put("time", event.at().toString());
+        String worker = shape.worker() == null ? null : (String) value(event, shape.worker());
+        o.put("host", worker != null ? workerHosts.getOrDefault(worker, "?") : conductorHost);
+        for (Field f : shape.fields()) {
+            String name = f.component().getName();
+            if (name.equals("at") || name.equals("data")) {
+                continue;
+            }
+            put(o, f.name(), value(event, f.component()));
+        }
+        return o;
     }
 
     private static Object value(Object record, RecordComponent c) {
@@ -112,8 +128,8 @@ public final class EventJsonl implements EventSink, AutoCloseable {
                 for (Object item : list) {
                     if (item instanceof Record r) {
                         ObjectNode n = a.addObject();
-                        for (RecordComponent c : r.getClass().getRecordComponents()) {
-                            put(n, snake(c.getName()), value(r, c));
+                        for (Field f : SHAPES.get(r.getClass()).fields()) {
+                            put(n, f.plainName(), value(r, f.component()));
                         }
                     } else if (item instanceof Phase p) {
                         a.add(p.key());

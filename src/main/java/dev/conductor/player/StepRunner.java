@@ -23,6 +23,15 @@ import java.util.function.LongConsumer;
  * how it ended.
  */
 final class StepRunner {
+    /** Free bytes before every chunk given to {@link Listener#output}. */
+    static final int HEADROOM = dev.conductor.wire.DataFrame.HEADROOM;
+    /**
+     * The most output one chunk holds. A pipe gives at most 64 KiB a read; when more is waiting
+     * the reader takes it too, so that a flood goes out in few large messages and a trickle at once.
+     */
+    static final int CHUNK = 256 * 1024;
+    /** What a pipe holds (Linux's default): a reader's first buffer. */
+    private static final int FIRST_CHUNK = 64 * 1024;
     /** Per stream, what a result carries back. */
     static final int TAIL_BYTES = 64 * 1024;
     /** How much of each stream a failure's message quotes. */
@@ -38,7 +47,12 @@ final class StepRunner {
         default void started(Instant at) {
         }
 
-        /** A chunk of output: {@code stream} is 1 for stdout, 2 for stderr. Called from reader threads. */
+        /**
+         * A chunk of output: {@code stream} is 1 for stdout, 2 for stderr. Called from reader
+         * threads. The {@link #HEADROOM} bytes before {@code off} are free: a listener may write a
+         * frame header there (and, for a later piece of the chunk, over bytes it has sent), so
+         * that the chunk goes out in one write without a copy.
+         */
         default void output(int stream, byte[] buf, int off, int len) {
         }
 
@@ -209,12 +223,23 @@ final class StepRunner {
      */
     private static Thread pump(InputStream in, OutputTail into, int stream, Listener listener, String name) {
         return Thread.ofPlatform().daemon().name("step-" + name).start(() -> {
-            byte[] buf = new byte[64 * 1024];
+            // A pipe's worth at first; the full chunk only for a step that fills it (many steps
+            // print little, and a player may run many at once).
+            byte[] buf = new byte[HEADROOM + FIRST_CHUNK];
             try (in) {
                 int n;
-                while ((n = in.read(buf)) > 0) {
-                    into.write(buf, 0, n);
-                    listener.output(stream, buf, 0, n);
+                while ((n = in.read(buf, HEADROOM, buf.length - HEADROOM)) > 0) {
+                    // More already in the pipe: take it now rather than in a chunk of its own.
+                    int more;
+                    int room = buf.length - HEADROOM;
+                    while (n < room && in.available() > 0 && (more = in.read(buf, HEADROOM + n, room - n)) > 0) {
+                        n += more;
+                    }
+                    into.write(buf, HEADROOM, n);
+                    listener.output(stream, buf, HEADROOM, n);
+                    if (n == room && room < CHUNK) {
+                        buf = new byte[HEADROOM + CHUNK];
+                    }
                 }
             } catch (IOException e) {
                 // The pipe was closed under us: the output so far is what there is.

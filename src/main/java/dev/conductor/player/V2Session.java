@@ -3,6 +3,9 @@ package dev.conductor.player;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.conductor.clock.PreciseClock;
 import dev.conductor.wire.Auth;
+import dev.conductor.wire.DataFrame;
+import dev.conductor.wire.FileTransfer;
+import dev.conductor.wire.Frame;
 import dev.conductor.wire.Frames;
 import dev.conductor.wire.Json;
 import dev.conductor.wire.PhaseOrder;
@@ -43,6 +46,14 @@ final class V2Session {
     static final Duration SILENCE = Duration.ofSeconds(5);
     /** Farther ahead than this, a start instant is a mistake, not a plan. */
     private static final long MAX_START_AHEAD_MICROS = 10_000_000L;
+    /** Small messages are read from here; data frames' bytes go past it, straight into their own arrays. */
+    private static final int READ_BUFFER = 64 * 1024;
+    /**
+     * File data of a 'put' waiting for its step, in messages: at most this many times a chunk
+     * (~4 MiB). When the step falls behind (a slow disk), the reader waits, TCP's window closes
+     * and the conductor's sender blocks: nothing piles up.
+     */
+    private static final int PUT_QUEUE = 16;
 
     private final Socket socket;
     private final String peer;
@@ -65,7 +76,7 @@ final class V2Session {
     }
 
     /** File messages of a 'put' in progress, by step index. */
-    private final Map<Integer, java.util.concurrent.BlockingQueue<V2.Message>> incoming = new ConcurrentHashMap<>();
+    private final Map<Integer, java.util.concurrent.BlockingQueue<Frame>> incoming = new ConcurrentHashMap<>();
 
     /** The player's processes that outlive a session: adopted at a clean end, killed at a Reset or shutdown. */
     interface Leftovers {
@@ -76,6 +87,9 @@ final class V2Session {
 
     private final Leftovers leftovers;
     private volatile boolean saidBye;
+    /** Both sides listed {@link DataFrame#CAPABILITY} at hello: output and file bytes go as data frames. */
+    private boolean dataFrames;
+    private long peerLimit = Frames.DEFAULT_LIMIT;
 
     V2Session(Socket socket, String peer, Player.Options options, PreciseClock clock, Leftovers leftovers) throws IOException {
         this.leftovers = leftovers;
@@ -98,27 +112,27 @@ final class V2Session {
             }
             beat = Thread.ofVirtual().name("v2-heartbeat-" + peer).start(this::heartbeats);
             socket.setSoTimeout((int) SILENCE.toMillis());
-            InputStream in = socket.getInputStream();
+            InputStream in = new java.io.BufferedInputStream(socket.getInputStream(), READ_BUFFER);
             while (!ended) {
-                byte[] body;
+                Frame frame;
                 try {
-                    body = Frames.read(in, options.maxMessageSize());
+                    frame = V2.read(in, options.maxMessageSize());
                 } catch (SocketTimeoutException e) {
                     log.warn("conductor {} at {} silent for {} s: ending its session", conductorName, peer, SILENCE.toSeconds());
                     return;
-                }
-                if (body == null) {
-                    log.info("conductor {} at {} closed the connection", conductorName, peer);
-                    return;
-                }
-                V2.Message m;
-                try {
-                    m = V2.decode(body);
                 } catch (ProtocolException e) {
                     refuse("bad message: " + e.getMessage());
                     return;
                 }
-                if (!handle(m)) {
+                if (frame == null) {
+                    log.info("conductor {} at {} closed the connection", conductorName, peer);
+                    return;
+                }
+                boolean goOn = switch (frame) {
+                    case V2.Message m -> handle(m);
+                    case DataFrame d -> handle(d);
+                };
+                if (!goOn) {
                     return;
                 }
             }
@@ -132,6 +146,11 @@ final class V2Session {
     private boolean handshake(V2.Message hello) throws IOException {
         String conductorNonce = hello.data().path("nonce").asText("");
         conductorName = hello.data().path("conductor").asText("?");
+        for (var c : hello.data().path("capabilities")) {
+            dataFrames |= DataFrame.CAPABILITY.equals(c.asText());
+        }
+        // The conductor's own limit bounds our data frames; one that does not say takes the default.
+        peerLimit = hello.data().path("max_message_size").asLong(Frames.DEFAULT_LIMIT);
         boolean offersV2 = false;
         for (var v : hello.data().path("versions")) {
             offersV2 |= v.asInt() == V2.VERSION;
@@ -144,7 +163,8 @@ final class V2Session {
         ObjectNode welcome = Json.object();
         welcome.put("player", options.name());
         welcome.put("player_version", Player.VERSION);
-        welcome.putArray("capabilities").add("stream").add("spawn_exit").add("abort").add("clock");
+        welcome.putArray("capabilities").add("stream").add("spawn_exit").add("abort").add("clock")
+                .add(DataFrame.CAPABILITY);
         welcome.put("max_message_size", options.maxMessageSize());
         welcome.put("nonce", playerNonce);
         welcome.put("auth", options.token().isPresent() ? Auth.SCHEME : "none");
@@ -217,13 +237,8 @@ final class V2Session {
             case V2.BARRIER_RELEASE -> releases
                     .computeIfAbsent(m.data().path("name").asText(), n -> new java.util.concurrent.LinkedBlockingQueue<>())
                     .add(m.data());
-            case dev.conductor.wire.FileTransfer.BEGIN, dev.conductor.wire.FileTransfer.DATA,
-                 dev.conductor.wire.FileTransfer.FILE_DONE, dev.conductor.wire.FileTransfer.DONE -> {
-                var q = incoming.get(m.data().path("index").asInt(-1));
-                if (q != null) {
-                    q.add(m);
-                }
-            }
+            case FileTransfer.BEGIN, FileTransfer.DATA, FileTransfer.FILE_DONE, FileTransfer.DONE ->
+                    toPut(m.data().path("index").asInt(-1), m);
             case V2.ABORT -> {
                 log.info("conductor {} aborted the running phase: {}", conductorName, m.data().path("reason").asText(""));
                 steps.abort();
@@ -238,6 +253,28 @@ final class V2Session {
             }
         }
         return true;
+    }
+
+    /** A data frame from the conductor: bytes of a 'put'. */
+    private boolean handle(DataFrame d) {
+        if (d.kind() != DataFrame.Kind.FILE) {
+            refuse("a data frame of kind " + d.kind() + " from the conductor (only file data goes this way)");
+            return false;
+        }
+        toPut(d.index(), d);
+        return true;
+    }
+
+    /** Hands a file message to its 'put' step, waiting for room; dropped when no step takes it (any more). */
+    private void toPut(int index, Frame f) {
+        try {
+            var q = incoming.get(index);
+            while (q != null && !ended && !q.offer(f, 1, TimeUnit.SECONDS)) {
+                q = incoming.get(index);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /** v2 phases carry no result address (results go back on this connection). */
@@ -324,6 +361,10 @@ final class V2Session {
             public void output(int stream, byte[] buf, int off, int len) {
                 if (watch != null) {
                     watch.feed(buf, off, len);
+                }
+                if (dataFrames) {
+                    sendOutputFrames(id, index, stream, buf, off, len);
+                    return;
                 }
                 ObjectNode d = Json.object();
                 d.put("id", id);
@@ -468,7 +509,7 @@ final class V2Session {
             return new Outcome(V1_ERROR, StepResult.Status.FAILED, "'" + a.path("remote").asText()
                     + "' is outside this player's files folder " + options.workDir(), "");
         }
-        var queue = new java.util.concurrent.LinkedBlockingQueue<V2.Message>();
+        var queue = new java.util.concurrent.LinkedBlockingQueue<Frame>(PUT_QUEUE);
         incoming.put(index, queue);
         try (var receiver = new dev.conductor.wire.FileTransfer.Receiver(target)) {
             ObjectNode pull = Json.object();
@@ -477,12 +518,12 @@ final class V2Session {
             trySend(V2.PULL, pull);
             while (true) {
                 // Silence from the conductor ends the whole session anyway; this bounds a stuck sender.
-                V2.Message m = queue.poll(SILENCE.toMillis() * 4, TimeUnit.MILLISECONDS);
-                if (m == null) {
+                Frame f = queue.poll(SILENCE.toMillis() * 4, TimeUnit.MILLISECONDS);
+                if (f == null) {
                     return new Outcome(V1_ERROR, StepResult.Status.TIMEOUT, "the conductor stopped sending '"
                             + a.path("local").asText() + "'", "");
                 }
-                if (receiver.accept(m.type(), m.data())) {
+                if (receiver.accept(f)) {
                     break;
                 }
             }
@@ -504,7 +545,7 @@ final class V2Session {
                     + "' is outside this player's files folder " + options.workDir(), "");
         }
         try {
-            var entries = dev.conductor.wire.FileTransfer.send(source, id, index, this::send);
+            var entries = FileTransfer.send(source, id, index, sender());
             return new Outcome(0, StepResult.Status.OK, "sent " + summary(entries) + " from " + source, listing(entries));
         } catch (IOException e) {
             return new Outcome(V1_ERROR, StepResult.Status.FAILED, "get " + source + ": " + e.getMessage(), "");
@@ -570,6 +611,51 @@ final class V2Session {
             out.write(frame);
             out.flush();
         }
+    }
+
+    /**
+     * Output as data frames, each written in one piece with its header in the room the reader
+     * left before the bytes (see {@link StepRunner.Listener#output}); split when the conductor's
+     * limit is smaller than the chunk.
+     */
+    private void sendOutputFrames(int id, int index, int stream, byte[] buf, int off, int len) {
+        int most = (int) Math.min(len, Math.max(1, Math.min(Integer.MAX_VALUE, peerLimit) - DataFrame.HEADER));
+        for (int at = off; at < off + len && !ended; at += most) {
+            int n = Math.min(most, off + len - at);
+            int from = DataFrame.frameInPlace(buf, at, n, DataFrame.Kind.OUTPUT, id, index, stream);
+            try {
+                synchronized (out) {
+                    out.write(buf, from, n + DataFrame.HEADROOM);
+                    out.flush();
+                }
+            } catch (IOException e) {
+                log.debug("sending output to {} failed: {}", peer, e.getMessage());
+                return;
+            }
+        }
+    }
+
+    /** How file transfers of this session write: data frames when agreed, else JSON. */
+    private FileTransfer.Sender sender() {
+        return new FileTransfer.Sender() {
+            @Override
+            public void send(String type, ObjectNode data) throws IOException {
+                V2Session.this.send(type, data);
+            }
+
+            @Override
+            public int dataFrameLimit() {
+                return dataFrames ? (int) Math.min(Integer.MAX_VALUE, peerLimit) : 0;
+            }
+
+            @Override
+            public void sendFrame(byte[] frame, int off, int len) throws IOException {
+                synchronized (out) {
+                    out.write(frame, off, len);
+                    out.flush();
+                }
+            }
+        };
     }
 
     /** Sends from a step's threads; a broken connection is the reader's to notice. */

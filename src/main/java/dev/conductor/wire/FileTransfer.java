@@ -18,9 +18,11 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * Files and folders over a v2 connection, streamed in 64 KiB chunks (no size limit but the
- * disk), each file's SHA-256 computed on both sides and compared. Messages, all with the
- * phase {@code id} and step {@code index}: {@code file_begin {path}}, {@code file {data}},
+ * Files and folders over a v2 connection, streamed in chunks (no size limit but the disk), each
+ * file's SHA-256 computed on both sides and compared. Messages, all with the phase {@code id}
+ * and step {@code index}: {@code file_begin {path}}, the bytes (binary {@link DataFrame}s of
+ * {@link #FRAME_CHUNK} when both sides agreed on them at hello, else {@code file {data}} with
+ * base64 in chunks of {@link #JSON_CHUNK}),
  * {@code file_done {bytes, sha256}} per file, then {@code transfer_done {files, bytes}} or
  * {@code transfer_done {error}}. Paths are relative, never absolute, never with {@code ..}:
  * nothing can be written outside the folder it is meant for.
@@ -30,7 +32,10 @@ public final class FileTransfer {
     public static final String DATA = "file";
     public static final String FILE_DONE = "file_done";
     public static final String DONE = "transfer_done";
-    private static final int CHUNK = 64 * 1024;
+    /** Bytes per base64 {@code file} message (a peer without data frames). */
+    static final int JSON_CHUNK = 64 * 1024;
+    /** Bytes per data frame: large enough that per-frame costs vanish, small enough to bound queues. */
+    public static final int FRAME_CHUNK = 256 * 1024;
 
     private FileTransfer() {
     }
@@ -38,7 +43,18 @@ public final class FileTransfer {
     /** How a side sends a message. */
     public interface Sender {
         void send(String type, ObjectNode data) throws IOException;
+
+        /** The peer's frame size limit when it takes data frames; 0 when it does not (base64 in JSON then). */
+        default int dataFrameLimit() {
+            return 0;
+        }
+
+        /** Writes {@code frame[off, off + len)}, a whole frame with its length prefix, in one piece. */
+        default void sendFrame(byte[] frame, int off, int len) throws IOException {
+            throw new IOException("this peer takes no data frames");
+        }
     }
+
 
     /** One file that went across. */
     public record Entry(String path, long bytes, String sha256) {
@@ -84,15 +100,25 @@ public final class FileTransfer {
         begin.put("path", relative);
         out.send(BEGIN, begin);
         long total = 0;
-        byte[] buf = new byte[CHUNK];
+        int limit = out.dataFrameLimit();
+        boolean frames = limit > DataFrame.HEADER;
+        // Data frames: read each chunk just past the room for its header, so it goes out in one write.
+        int chunk = frames ? Math.min(FRAME_CHUNK, limit - DataFrame.HEADER) : JSON_CHUNK;
+        int at = frames ? DataFrame.HEADROOM : 0;
+        byte[] buf = new byte[at + chunk];
         try (InputStream in = Files.newInputStream(file)) {
             int n;
-            while ((n = in.readNBytes(buf, 0, CHUNK)) > 0) {
-                sha.update(buf, 0, n);
+            while ((n = in.readNBytes(buf, at, chunk)) > 0) {
+                sha.update(buf, at, n);
                 total += n;
-                ObjectNode d = ids(id, index);
-                d.put("data", Base64.getEncoder().encodeToString(n == CHUNK ? buf : java.util.Arrays.copyOf(buf, n)));
-                out.send(DATA, d);
+                if (frames) {
+                    int from = DataFrame.frameInPlace(buf, at, n, DataFrame.Kind.FILE, id, index, 0);
+                    out.sendFrame(buf, from, n + DataFrame.HEADROOM);
+                } else {
+                    ObjectNode d = ids(id, index);
+                    d.put("data", Base64.getEncoder().encodeToString(java.util.Arrays.copyOf(buf, n)));
+                    out.send(DATA, d);
+                }
             }
         }
         String digest = HexFormat.of().formatHex(sha.digest());
@@ -136,6 +162,43 @@ public final class FileTransfer {
             this.target = target.toAbsolutePath().normalize();
         }
 
+        /** Takes one frame: a file message or a data frame. */
+        public boolean accept(Frame f) {
+            return switch (f) {
+                case V2.Message m -> accept(m.type(), m.data());
+                case DataFrame d -> acceptData(d.data());
+            };
+        }
+
+        /** Takes the bytes of one data frame; returns true when the transfer is over (it failed). */
+        public boolean acceptData(byte[] b) {
+            if (done) {
+                return true;
+            }
+            try {
+                write(b);
+            } catch (IOException e) {
+                fail(e.getMessage());
+                return true;
+            }
+            return false;
+        }
+
+        private void write(byte[] b) throws IOException {
+            if (current == null) {
+                throw new IOException("data before file_begin");
+            }
+            current.write(b);
+            sha.update(b);
+            bytes += b.length;
+        }
+
+        private void fail(String why) {
+            error = why;
+            done = true;
+            close();
+        }
+
         /** Takes one message; returns true when the transfer is over (see {@link #error()}). */
         public boolean accept(String type, ObjectNode data) {
             if (done) {
@@ -144,15 +207,7 @@ public final class FileTransfer {
             try {
                 switch (type) {
                     case BEGIN -> begin(data.path("path").asText(""));
-                    case DATA -> {
-                        if (current == null) {
-                            throw new IOException("data before file_begin");
-                        }
-                        byte[] b = Base64.getDecoder().decode(data.path("data").asText());
-                        current.write(b);
-                        sha.update(b);
-                        bytes += b.length;
-                    }
+                    case DATA -> write(Base64.getDecoder().decode(data.path("data").asText()));
                     case FILE_DONE -> {
                         finishFile(data.path("sha256").asText(), data.path("bytes").asLong());
                     }
@@ -168,9 +223,7 @@ public final class FileTransfer {
                     }
                 }
             } catch (IOException | IllegalArgumentException e) {
-                error = e.getMessage();
-                done = true;
-                close();
+                fail(e.getMessage());
                 return true;
             }
             return false;

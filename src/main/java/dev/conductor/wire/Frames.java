@@ -17,17 +17,17 @@ public final class Frames {
     }
 
     /**
-     * Reads one frame's body.
+     * Reads one frame's length header.
      *
-     * @return the body, or {@code null} when the stream ended cleanly before a header began
+     * @return the body's length, or -1 when the stream ended cleanly before a header began
      * @throws FrameTooLargeException when the header announces more than {@code limit} bytes
-     * @throws EOFException           when the stream ends inside a header or body
+     * @throws EOFException           when the stream ends inside the header
      */
-    public static byte[] read(InputStream in, long limit) throws IOException {
+    static long readLength(InputStream in, long limit) throws IOException {
         byte[] header = new byte[4];
         int got = in.readNBytes(header, 0, 4);
         if (got == 0) {
-            return null;
+            return -1;
         }
         if (got < 4) {
             throw new EOFException("connection closed inside a frame header (" + got + " of 4 bytes)");
@@ -38,10 +38,55 @@ public final class Frames {
         if (length > Math.min(limit, Integer.MAX_VALUE - 8)) {
             throw new FrameTooLargeException(length, Math.min(limit, Integer.MAX_VALUE - 8));
         }
-        byte[] body = in.readNBytes((int) length);
-        if (body.length < length) {
-            throw new EOFException("connection closed inside a frame body (" + body.length + " of "
-                    + length + " bytes)");
+        return length;
+    }
+
+    /**
+     * Up to this size a body's array is allocated whole before its bytes arrive; a larger one
+     * grows as they do, so that a header alone (a peer announcing 10 MiB and sending nothing)
+     * costs no memory.
+     */
+    static final int EAGER = 1 << 20;
+
+    /**
+     * Reads one frame's body.
+     *
+     * @return the body, or {@code null} when the stream ended cleanly before a header began
+     * @throws FrameTooLargeException when the header announces more than {@code limit} bytes
+     * @throws EOFException           when the stream ends inside a header or body
+     */
+    public static byte[] read(InputStream in, long limit) throws IOException {
+        long length = readLength(in, limit);
+        if (length < 0) {
+            return null;
+        }
+        return readBody(in, (int) length, null);
+    }
+
+    /**
+     * Reads a body of {@code length} bytes whose first byte, when {@code first} is not null,
+     * was already read.
+     */
+    static byte[] readBody(InputStream in, int length, Byte first) throws IOException {
+        int from = first == null ? 0 : 1;
+        byte[] body;
+        int got;
+        if (length <= EAGER) {
+            body = new byte[length];
+            got = from + in.readNBytes(body, from, length - from);
+        } else {
+            byte[] rest = in.readNBytes(length - from);
+            got = from + rest.length;
+            body = from == 0 ? rest : new byte[got];
+            if (from == 1) {
+                System.arraycopy(rest, 0, body, 1, rest.length);
+            }
+        }
+        if (got < length) {
+            throw new EOFException("connection closed inside a frame body (" + got + " of " + length + " bytes)");
+        }
+        if (first != null) {
+            body[0] = first;
         }
         return body;
     }

@@ -41,7 +41,37 @@ public final class V2 {
     private V2() {
     }
 
-    public record Message(String type, ObjectNode data) {
+    public record Message(String type, ObjectNode data) implements Frame {
+        @Override
+        public int phaseId() {
+            return data.path("id").asInt(-1);
+        }
+    }
+
+    /**
+     * Reads one frame: a JSON message, or a {@link DataFrame} whose bytes are read straight into
+     * an array of their own (no copy of the body).
+     *
+     * @return the frame, or {@code null} when the stream ended cleanly before a header began
+     * @throws ProtocolException a body that is neither a v2 message nor a well-formed data frame
+     *                           (the stream is then out of step: end the connection)
+     */
+    public static Frame read(java.io.InputStream in, long limit) throws IOException, ProtocolException {
+        long length = Frames.readLength(in, limit);
+        if (length < 0) {
+            return null;
+        }
+        if (length == 0) {
+            return decode(new byte[0]);
+        }
+        int first = in.read();
+        if (first < 0) {
+            throw new java.io.EOFException("connection closed inside a frame body (0 of " + length + " bytes)");
+        }
+        if ((byte) first == DataFrame.MARKER) {
+            return DataFrame.readRest(in, length);
+        }
+        return decode(Frames.readBody(in, (int) length, (byte) first));
     }
 
     public static byte[] encode(String type, ObjectNode data) {

@@ -43,6 +43,53 @@ class FileTransferTest {
     }
 
     @Test
+    void withDataFramesTheBytesGoRawInFramesWithinThePeersLimit() throws Exception {
+        byte[] big = new byte[700_001];
+        new java.util.Random(8).nextBytes(big);
+        Files.write(dir.resolve("big.bin"), big);
+        java.io.ByteArrayOutputStream wire = new java.io.ByteArrayOutputStream();
+        int limit = 100_000;
+        FileTransfer.Sender sender = new FileTransfer.Sender() {
+            @Override
+            public void send(String type, ObjectNode data) throws java.io.IOException {
+                wire.write(Frames.encode(V2.encode(type, data)));
+            }
+
+            @Override
+            public int dataFrameLimit() {
+                return limit;
+            }
+
+            @Override
+            public void sendFrame(byte[] frame, int off, int len) {
+                wire.write(frame, off, len);
+            }
+        };
+        List<FileTransfer.Entry> sent = FileTransfer.send(dir.resolve("big.bin"), 4, 5, sender);
+        var in = new java.io.ByteArrayInputStream(wire.toByteArray());
+        int dataFrames = 0;
+        try (var r = new FileTransfer.Receiver(dir.resolve("copy.bin"))) {
+            boolean done = false;
+            while (!done) {
+                Frame f = V2.read(in, limit);
+                if (f instanceof DataFrame d) {
+                    dataFrames++;
+                    assertThat(d.kind()).isEqualTo(DataFrame.Kind.FILE);
+                    assertThat(d.phaseId()).isEqualTo(4);
+                    assertThat(d.index()).isEqualTo(5);
+                } else {
+                    assertThat(((V2.Message) f).type()).isNotEqualTo(FileTransfer.DATA);
+                }
+                done = r.accept(f);
+            }
+            assertThat(r.error()).isNull();
+            assertThat(r.entries()).isEqualTo(sent);
+        }
+        assertThat(dataFrames).isEqualTo((700_001 + limit - DataFrame.HEADER - 1) / (limit - DataFrame.HEADER));
+        assertThat(Files.readAllBytes(dir.resolve("copy.bin"))).isEqualTo(big);
+    }
+
+    @Test
     void aPathThatWouldLeaveTheTargetIsRefused() {
         try (var r = new FileTransfer.Receiver(dir.resolve("dst"))) {
             ObjectNode begin = Json.object().put("id", 1).put("index", 0).put("path", "../../escaped");

@@ -1,0 +1,116 @@
+package dev.conductor.player;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class OutputWatchTest {
+    private static final Duration LIMIT = Duration.ofSeconds(20);
+
+    private static void feed(OutputWatch w, String s) {
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        w.feed(b, 0, b.length);
+    }
+
+    /** Starts an expect on its own thread and waits until it is waiting. */
+    private static CompletableFuture<OutputWatch.Result> expect(OutputWatch w, String regex) throws InterruptedException {
+        CompletableFuture<OutputWatch.Result> r = CompletableFuture.supplyAsync(() -> {
+            try {
+                return w.await(regex, LIMIT);
+            } catch (InterruptedException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        long deadline = System.nanoTime() + LIMIT.toNanos();
+        while (!w.waiting() && !r.isDone()) {
+            assertThat(System.nanoTime()).as("the expect of /%s/ to start waiting", regex).isLessThan(deadline);
+            Thread.sleep(1);
+        }
+        return r;
+    }
+
+    @Test
+    void aLiteralSplitAcrossChunksIsFound() throws Exception {
+        OutputWatch w = new OutputWatch();
+        var r = expect(w, "READY-42");
+        feed(w, "booting\nREA");
+        feed(w, "DY");
+        assertThat(r).isNotDone();
+        feed(w, "-42 and more");
+        assertThat(r.get(20, TimeUnit.SECONDS).match()).isEqualTo("READY-42");
+    }
+
+    @Test
+    void aRegexSplitAcrossChunksIsFoundWithLineAnchors() throws Exception {
+        OutputWatch w = new OutputWatch();
+        var r = expect(w, "^listening on port (\\d+)$");
+        feed(w, "not listening on port 1 here\nlisten");
+        feed(w, "ing on port 77");
+        feed(w, "77\n");
+        assertThat(r.get(20, TimeUnit.SECONDS).match()).isEqualTo("listening on port 7777");
+    }
+
+    @Test
+    void outputThatCameEarlierIsSearchedAndAMatchConsumesIt() throws Exception {
+        OutputWatch w = new OutputWatch();
+        feed(w, "tick 1\ntick 2\n");
+        assertThat(w.await("tick \\d", LIMIT).match()).isEqualTo("tick 1");
+        assertThat(w.await("tick", LIMIT).match()).isEqualTo("tick");
+        OutputWatch.Result none = w.await("tick", Duration.ofMillis(50));
+        assertThat(none.matched()).isFalse();
+        assertThat(none.ended()).isFalse();
+        assertThat(none.tail()).isEqualTo(" 2\n");
+        w.end();
+        assertThat(w.await("tock", LIMIT).ended()).isTrue();
+    }
+
+    @Test
+    void literalUtf8TextMatches() throws Exception {
+        OutputWatch w = new OutputWatch();
+        byte[] b = "prêt à partir\n".getBytes(StandardCharsets.UTF_8);
+        var r = expect(w, "à part");
+        w.feed(b, 0, 5); // cuts 'ê' in two
+        w.feed(b, 5, b.length - 5);
+        assertThat(r.get(20, TimeUnit.SECONDS).match()).isEqualTo("à part");
+    }
+
+    @Test
+    void hundredsOfMegabytesArriveWithMemoryBoundedAndTheMarkerAtTheEndIsFound() throws Exception {
+        OutputWatch w = new OutputWatch();
+        byte[] chunk = new byte[256 * 1024 + 7]; // odd size: the marker lands across two chunks
+        Arrays.fill(chunk, (byte) 'x');
+        for (String regex : new String[]{"MARK-END-0001", "MARK-END-\\d+"}) {
+            var r = expect(w, regex);
+            for (int i = 0; i < 800; i++) {
+                w.feed(chunk, 0, chunk.length);
+                assertThat(w.capacity()).isLessThanOrEqualTo(OutputWatch.KEEP);
+            }
+            byte[] marker = "..MARK-END-0001\n".getBytes(StandardCharsets.US_ASCII);
+            w.feed(marker, 0, 8);
+            assertThat(r).isNotDone();
+            w.feed(marker, 8, marker.length - 8);
+            assertThat(r.get(20, TimeUnit.SECONDS).match()).isEqualTo("MARK-END-0001");
+        }
+        assertThat(w.capacity()).isEqualTo(OutputWatch.KEEP);
+    }
+
+    @Test
+    void unconsumedOutputIsKeptUpToItsLimit() throws Exception {
+        OutputWatch w = new OutputWatch();
+        feed(w, "early-marker\n");
+        byte[] filler = new byte[OutputWatch.KEEP];
+        Arrays.fill(filler, (byte) '.');
+        w.feed(filler, 0, filler.length);
+        assertThat(w.await("early-marker", Duration.ofMillis(50)).matched()).as("older than KEEP bytes").isFalse();
+        feed(w, "late-marker\n");
+        assertThat(w.await("late-marker", LIMIT).matched()).isTrue();
+    }
+}
