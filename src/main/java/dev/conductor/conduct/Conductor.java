@@ -95,6 +95,8 @@ public final class Conductor {
     private final EventSink events;
     private final Transcripts transcripts;
     private final PreciseClock clock = new PreciseClock();
+    /** Links probe their players' clocks a few at a time (see V2Link); two, as a small machine has CPUs. */
+    private final java.util.concurrent.Semaphore probeGate = new java.util.concurrent.Semaphore(2);
     private final AtomicBoolean interrupted = new AtomicBoolean();
     /** Reset is never aborted: it is where users clean up. */
     private volatile Phase currentPhase;
@@ -253,7 +255,8 @@ public final class Conductor {
         Instant sent = Instant.now();
         events.accept(new Event.PhaseReleased(sent, trial, phase, PreciseClock.toInstant(startAt)));
         for (WorkerRun r : running) {
-            events.accept(new Event.WorkerStarted(sent, trial, phase, r.worker.name()));
+            events.accept(new Event.WorkerStarted(sent, trial, phase, r.worker.name(), r.link.offsetMicros(),
+                    r.link.clockErrorMicros()));
         }
         if (interrupted.get() && phase != Phase.RESET) {
             running.forEach(r -> r.link.abort("interrupted by the user"));
@@ -411,7 +414,7 @@ public final class Conductor {
                 }
                 try {
                     V2Link v2 = V2Link.open(worker.name(), address, socket, maxMessageSize, options.ioDeadline(),
-                            options.token(), clock);
+                            options.token(), clock, probeGate);
                     events.accept(new Event.LinkOpened(Instant.now(), worker.name(), address, 2, v2.playerVersion(),
                             v2.offsetMicros(), v2.rttMicros()));
                     return v2;

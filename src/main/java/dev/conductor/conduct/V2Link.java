@@ -2,6 +2,7 @@ package dev.conductor.conduct;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.conductor.clock.ClockProbe;
+import dev.conductor.clock.ClockWindow;
 import dev.conductor.clock.PreciseClock;
 import dev.conductor.plan.Phase;
 import dev.conductor.plan.Step;
@@ -27,11 +28,12 @@ import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Protocol v2 towards one player: one persistent connection, heartbeats both ways, clock
- * probes at {@code hello}, results and output streamed as they happen. A reader thread takes
+ * probes at {@code hello} and before every phase, results and output streamed as they happen. A reader thread takes
  * every frame off the socket at once, so a busy conductor never makes a player block.
  */
 final class V2Link implements WorkerLink {
@@ -39,6 +41,20 @@ final class V2Link implements WorkerLink {
     /** Silence after which the player is declared lost. */
     static final Duration SILENCE = Duration.ofSeconds(5);
     private static final int PROBES = 8;
+    /**
+     * Probes before each phase: the window keeps the best of them, so a few per phase are
+     * enough, and every one costs the phase a round trip.
+     */
+    private static final int PROBES_PER_PHASE = 2;
+    /**
+     * An estimate this good needs no new probes: it is well below what a start can be
+     * aligned to anyway, and probing 128 players before every phase would cost the phase time.
+     * The drift allowance makes the best probe's bound grow, so the link still probes again
+     * every second or two.
+     */
+    private static final long GOOD_ENOUGH_MICROS = 100;
+    /** A probe unanswered this long is given up on for this phase (silence is the reader's to judge). */
+    private static final Duration PROBE_PATIENCE = Duration.ofSeconds(1);
 
     /** What the reader hands over: a message, or the reason the link broke. */
     private sealed interface Incoming {
@@ -66,13 +82,23 @@ final class V2Link implements WorkerLink {
     private final Map<Integer, int[]> phaseOfId = new ConcurrentHashMap<>();
     private volatile String brokenReason;
     private volatile Reporter lateReporter;
-    private long offsetMicros;
-    private long rttMicros;
+    private final ClockWindow clocks = new ClockWindow();
+    /** Answered probes, by their t0, for the prober waiting for them. */
+    private final BlockingQueue<Long> probeReplies = new LinkedBlockingQueue<>();
+    /**
+     * Shared by every link of a conductor: probes answered while many players answer at once
+     * measure the queue for the CPUs, not the clocks, so only a few links probe at a time.
+     */
+    private final Semaphore probeGate;
+    /** The estimate in use: set before each phase's start instant is converted, kept for its results. */
+    private volatile ClockWindow.Estimate clock0;
     private String playerVersion = "?";
     private Thread reader;
     private Thread beat;
 
-    private V2Link(String worker, String address, Socket socket, long maxMessageSize, PreciseClock clock) throws IOException {
+    private V2Link(String worker, String address, Socket socket, long maxMessageSize, PreciseClock clock,
+                   Semaphore probeGate) throws IOException {
+        this.probeGate = probeGate;
         this.worker = worker;
         this.address = address;
         this.socket = socket;
@@ -95,10 +121,10 @@ final class V2Link implements WorkerLink {
      * @throws LinkException when anything else goes wrong, with a message naming the player
      */
     static V2Link open(String worker, String address, Socket socket, long maxMessageSize, Duration ioDeadline,
-                       Optional<byte[]> token, PreciseClock clock) throws LinkException, NotV2 {
+                       Optional<byte[]> token, PreciseClock clock, Semaphore probeGate) throws LinkException, NotV2 {
         String who = "player of worker '" + worker + "' at " + address;
         try {
-            V2Link link = new V2Link(worker, address, socket, maxMessageSize, clock);
+            V2Link link = new V2Link(worker, address, socket, maxMessageSize, clock, probeGate);
             socket.setSoTimeout((int) ioDeadline.toMillis());
             String nonce = Auth.nonce();
             ObjectNode hello = Json.object();
@@ -148,25 +174,29 @@ final class V2Link implements WorkerLink {
             } else if (playerWantsAuth) {
                 throw new LinkException(who + " requires a shared token: give the conductor --token-file");
             }
-            List<ClockProbe> probes = new ArrayList<>();
-            for (int i = 0; i < PROBES; i++) {
-                ObjectNode p = Json.object();
-                long t0 = clock.micros();
-                p.put("t0", t0);
-                link.write(V2.encode(V2.PROBE, p));
-                V2.Message reply;
-                do {
-                    reply = V2.decode(require(Frames.read(in, maxMessageSize), who));
-                } while (V2.HEARTBEAT.equals(reply.type()));
-                long t3 = clock.micros();
-                if (!V2.PROBE_REPLY.equals(reply.type()) || reply.data().path("t0").asLong() != t0) {
-                    throw new LinkException(who + " answered a clock probe with '" + reply.type() + "'");
+            link.acquireProbeGate(ioDeadline);
+            try {
+                for (int i = 0; i < PROBES; i++) {
+                    ObjectNode p = Json.object();
+                    long t0 = clock.micros();
+                    p.put("t0", t0);
+                    link.write(V2.encode(V2.PROBE, p));
+                    V2.Message reply;
+                    long t3;
+                    do {
+                        byte[] frame = require(Frames.read(in, maxMessageSize), who);
+                        t3 = clock.micros();
+                        reply = V2.decode(frame);
+                    } while (V2.HEARTBEAT.equals(reply.type()));
+                    if (!V2.PROBE_REPLY.equals(reply.type()) || reply.data().path("t0").asLong() != t0) {
+                        throw new LinkException(who + " answered a clock probe with '" + reply.type() + "'");
+                    }
+                    link.clocks.add(new ClockProbe(t0, reply.data().path("t1").asLong(), reply.data().path("t2").asLong(), t3));
                 }
-                probes.add(new ClockProbe(t0, reply.data().path("t1").asLong(), reply.data().path("t2").asLong(), t3));
+            } finally {
+                link.probeGate.release();
             }
-            ClockProbe best = ClockProbe.best(probes);
-            link.offsetMicros = best.offsetMicros();
-            link.rttMicros = best.rttMicros();
+            link.clock0 = link.clocks.best(clock.micros());
             link.startThreads();
             return link;
         } catch (SocketTimeoutException e) {
@@ -209,6 +239,8 @@ final class V2Link implements WorkerLink {
                     reason = describe() + " went silent: no message or heartbeat for " + SILENCE.toSeconds() + " s";
                     break;
                 }
+                // Before decoding: a probe's t3 should not include our own parsing.
+                long now = clock.micros();
                 if (body == null) {
                     reason = describe() + " closed the connection";
                     break;
@@ -220,11 +252,15 @@ final class V2Link implements WorkerLink {
                     reason = describe() + " sent garbage: " + e.getMessage();
                     break;
                 }
-                long now = clock.micros();
                 switch (m.type()) {
                     case V2.HEARTBEAT -> {
                     }
-                    case V2.PHASE_OK, V2.PROBE_REPLY -> control.add(new Incoming.Message(m, now));
+                    case V2.PROBE_REPLY -> {
+                        long t0 = m.data().path("t0").asLong();
+                        clocks.add(new ClockProbe(t0, m.data().path("t1").asLong(), m.data().path("t2").asLong(), now));
+                        probeReplies.add(t0);
+                    }
+                    case V2.PHASE_OK -> control.add(new Incoming.Message(m, now));
                     case V2.ERROR -> {
                         reason = describe() + " reported an error: " + m.data().path("message").asText();
                         markBroken(reason);
@@ -329,12 +365,65 @@ final class V2Link implements WorkerLink {
 
     @Override
     public long offsetMicros() {
-        return offsetMicros;
+        return clock0.offsetMicros();
     }
 
     @Override
     public long rttMicros() {
-        return rttMicros;
+        return clock0.rttMicros();
+    }
+
+    @Override
+    public long clockErrorMicros() {
+        return clock0.errorMicros();
+    }
+
+    private void acquireProbeGate(Duration patience) throws IOException {
+        try {
+            if (!probeGate.tryAcquire(patience.toMillis(), TimeUnit.MILLISECONDS)) {
+                throw new SocketTimeoutException("no turn to probe the clock within " + patience.toSeconds() + " s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while waiting to probe the clock");
+        }
+    }
+
+    /**
+     * A few probes now, while the player waits for its start order, then the best estimate of
+     * the window. An unanswered probe only costs this phase a fresher estimate.
+     */
+    private void refreshClock() throws InterruptedException {
+        ClockWindow.Estimate now = clocks.best(clock.micros());
+        if (now.errorMicros() <= GOOD_ENOUGH_MICROS) {
+            clock0 = now;
+            return;
+        }
+        if (!probeGate.tryAcquire(PROBE_PATIENCE.toMillis(), TimeUnit.MILLISECONDS)) {
+            clock0 = clocks.best(clock.micros());
+            return;
+        }
+        try {
+            probeReplies.clear();
+            for (int i = 0; i < PROBES_PER_PHASE && brokenReason == null; i++) {
+                ObjectNode p = Json.object();
+                long t0 = clock.micros();
+                p.put("t0", t0);
+                write(V2.encode(V2.PROBE, p));
+                Long answered;
+                do {
+                    answered = probeReplies.poll(PROBE_PATIENCE.toMillis(), TimeUnit.MILLISECONDS);
+                } while (answered != null && answered != t0);
+                if (answered == null) {
+                    break;
+                }
+            }
+        } catch (IOException e) {
+            markBroken(describe() + ": connection lost: " + e.getMessage());
+        } finally {
+            probeGate.release();
+        }
+        clock0 = clocks.best(clock.micros());
     }
 
     String playerVersion() {
@@ -384,14 +473,24 @@ final class V2Link implements WorkerLink {
     }
 
     @Override
-    public Starter arm(int phaseId) {
+    public Starter arm(int phaseId) throws LinkException {
+        try {
+            refreshClock();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LinkException("interrupted while probing the clock of " + describe());
+        }
+        if (brokenReason != null) {
+            throw new LinkException(brokenReason);
+        }
+        long offset = clock0.offsetMicros();
         return new Starter() {
             @Override
             public void go(long startAtMicros) throws LinkException {
                 ObjectNode run = Json.object();
                 run.put("id", phaseId);
                 // The instant on the player's own clock.
-                run.put("start_at", startAtMicros + offsetMicros);
+                run.put("start_at", startAtMicros + offset);
                 try {
                     write(V2.encode(V2.RUN, run));
                 } catch (IOException e) {
@@ -410,6 +509,7 @@ final class V2Link implements WorkerLink {
     public Collected collect(int phaseId, int trial, Phase phase, List<Step> steps, long deadlineNanos, Reporter reporter,
                              BarrierDesk desk) throws InterruptedException {
         lateReporter = reporter;
+        long offsetMicros = clock0.offsetMicros();
         boolean failed = false;
         boolean[] reported = new boolean[steps.size()];
         try {
@@ -466,7 +566,9 @@ final class V2Link implements WorkerLink {
                     }
                     case V2.PHASE_DONE -> {
                         desk.gone(worker, "it finished the phase without reaching the barrier");
-                        reporter.finished(trial, phase);
+                        var late = m.data().path("start_late_us");
+                        reporter.finished(trial, phase, late.isIntegralNumber()
+                                ? Optional.of(Reporter.micros(late.asLong())) : Optional.empty());
                         return new Collected(failed, null);
                     }
                     default -> {
