@@ -32,6 +32,24 @@ final class ProcessGroups {
         return argv;
     }
 
+    /** How a held shell gets its command: in its environment, which it clears before running it. */
+    static final String HELD_COMMAND = "CONDUCTOR_HELD_STEP";
+
+    /**
+     * Like {@link #shellInNewGroup}, but the shell first waits for one line on its stdin and
+     * only then runs the command in {@link #HELD_COMMAND}, with the same pid (so the same
+     * group), environment (without that variable) and folder, and the same argv as an unheld
+     * step has. The command is not in the held shell's argv, so nothing that looks for it in
+     * the process table (pgrep, ps) mistakes the waiting shell for the running step. A
+     * foreground command gets /dev/null as stdin, as an unheld one does; a spawned one keeps
+     * the pipe, for 'send:'. Without its line (the pipe closed, the player gone) the shell
+     * exits with 125 and runs nothing.
+     */
+    static List<String> heldShellInNewGroup(boolean keepStdin) {
+        return shellInNewGroup("IFS= read -r _ || exit 125; c=$" + HELD_COMMAND + "; unset " + HELD_COMMAND
+                + "; exec /bin/sh -c \"$c\"" + (keepStdin ? "" : " </dev/null"));
+    }
+
     /** The process groups that have at least one live (non-zombie) member, read from /proc. */
     static java.util.Set<Long> liveGroups() {
         try (var dirs = Files.list(Path.of("/proc"))) {
