@@ -124,6 +124,16 @@ public final class Player implements AutoCloseable {
         return p;
     }
 
+    /**
+     * Serves one short session to itself, so that the first real conductor does not pay for
+     * loading and interpreting the player's code (see {@link WarmUp}).
+     *
+     * @return null when it went through, else why not (the player works either way)
+     */
+    public String warmUp() {
+        return WarmUp.run(this, options);
+    }
+
     /** Where the command port really listens (the port is resolved when 0 was asked for). */
     public InetSocketAddress address() {
         return (InetSocketAddress) server.getLocalSocketAddress();
