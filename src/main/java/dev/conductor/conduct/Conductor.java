@@ -95,8 +95,14 @@ public final class Conductor {
     private final EventSink events;
     private final Transcripts transcripts;
     private final PreciseClock clock = new PreciseClock();
-    /** Links probe their players' clocks a few at a time (see V2Link); two, as a small machine has CPUs. */
-    private final java.util.concurrent.Semaphore probeGate = new java.util.concurrent.Semaphore(2);
+    /**
+     * Lead added to the start instant because the players said they were ready late, or only
+     * just in time, in the last phases: on a machine shared by many players, the start orders
+     * take longer to be read than any fixed lead allows for.
+     */
+    private long extraLeadMicros;
+    private static final long LEAD_MARGIN_MICROS = 1_000;
+    private static final long MAX_EXTRA_LEAD_MICROS = 500_000;
     private final AtomicBoolean interrupted = new AtomicBoolean();
     /** Reset is never aborted: it is where users clean up. */
     private volatile Phase currentPhase;
@@ -185,6 +191,27 @@ public final class Conductor {
         return code;
     }
 
+    /**
+     * The next phase's extra lead, from how long before the instant the slowest v2 player of
+     * this one was ready: up at once to what it needed, down by a quarter a phase.
+     *
+     * @param lead     this phase's lead, send to instant
+     * @param baseLead the fixed part of it
+     */
+    private void adaptLead(List<WorkerRun> running, long lead, long baseLead) {
+        long minSlack = Long.MAX_VALUE;
+        for (WorkerRun r : running) {
+            if (r.link instanceof V2Link v2 && v2.startSlack().isPresent()) {
+                minSlack = Math.min(minSlack, v2.startSlack().getAsLong());
+            }
+        }
+        if (minSlack == Long.MAX_VALUE) {
+            return;
+        }
+        long needed = lead - minSlack + LEAD_MARGIN_MICROS - baseLead;
+        extraLeadMicros = Math.clamp(Math.max(needed, extraLeadMicros * 3 / 4), 0, MAX_EXTRA_LEAD_MICROS);
+    }
+
     private long limitFor(Worker w) {
         return options.maxMessageSize()
                 .orElse(w.coordinator().maxMessageSize().isPresent() ? w.coordinator().maxMessageSize().getAsLong()
@@ -242,7 +269,9 @@ public final class Conductor {
         }
         long maxRtt = armed.stream().mapToLong(r -> Math.max(0, r.link.rttMicros())).max().orElse(0);
         // Far enough ahead that every run message is on its way before the instant comes.
-        long startAt = clock.micros() + 2_000 + 2 * maxRtt + 60L * armed.size();
+        long baseLead = 2_000 + 2 * maxRtt + 60L * armed.size();
+        long sendFrom = clock.micros();
+        long startAt = sendFrom + baseLead + extraLeadMicros;
         List<WorkerRun> running = new ArrayList<>();
         for (int i = 0; i < armed.size(); i++) {
             try (WorkerLink.Starter s = starters.get(i)) {
@@ -299,6 +328,7 @@ public final class Conductor {
             }
         }
         desk.close();
+        adaptLead(running, startAt - sendFrom, baseLead);
         events.accept(new Event.PhaseFinished(Instant.now(), trial, phase));
         return new PhaseOutcome(failed, lost);
     }
@@ -414,7 +444,7 @@ public final class Conductor {
                 }
                 try {
                     V2Link v2 = V2Link.open(worker.name(), address, socket, maxMessageSize, options.ioDeadline(),
-                            options.token(), clock, probeGate);
+                            options.token(), clock);
                     events.accept(new Event.LinkOpened(Instant.now(), worker.name(), address, 2, v2.playerVersion(),
                             v2.offsetMicros(), v2.rttMicros()));
                     return v2;

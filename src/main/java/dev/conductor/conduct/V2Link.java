@@ -28,12 +28,11 @@ import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Protocol v2 towards one player: one persistent connection, heartbeats both ways, clock
- * probes at {@code hello} and before every phase, results and output streamed as they happen. A reader thread takes
+ * probes at {@code hello} and in every heartbeat, results and output streamed as they happen. A reader thread takes
  * every frame off the socket at once, so a busy conductor never makes a player block.
  */
 final class V2Link implements WorkerLink {
@@ -41,18 +40,14 @@ final class V2Link implements WorkerLink {
     /** Silence after which the player is declared lost. */
     static final Duration SILENCE = Duration.ofSeconds(5);
     private static final int PROBES = 8;
-    /**
-     * Probes before each phase: the window keeps the best of them, so a few per phase are
-     * enough, and every one costs the phase a round trip.
-     */
+    /** Probes before a phase whose estimate is not good enough (see {@link #refreshClock}). */
     private static final int PROBES_PER_PHASE = 2;
     /**
-     * An estimate this good needs no new probes: it is well below what a start can be
-     * aligned to anyway, and probing 128 players before every phase would cost the phase time.
-     * The drift allowance makes the best probe's bound grow, so the link still probes again
-     * every second or two.
+     * Worse than this, a phase waits for fresh probes before it is released. Better, it uses
+     * what the heartbeats' probes found: a probe before every phase costs every phase a round
+     * trip, which on a busy machine is tens of milliseconds.
      */
-    private static final long GOOD_ENOUGH_MICROS = 100;
+    private static final long GOOD_ENOUGH_MICROS = 1_000;
     /** A probe unanswered this long is given up on for this phase (silence is the reader's to judge). */
     private static final Duration PROBE_PATIENCE = Duration.ofSeconds(1);
 
@@ -85,20 +80,15 @@ final class V2Link implements WorkerLink {
     private final ClockWindow clocks = new ClockWindow();
     /** Answered probes, by their t0, for the prober waiting for them. */
     private final BlockingQueue<Long> probeReplies = new LinkedBlockingQueue<>();
-    /**
-     * Shared by every link of a conductor: probes answered while many players answer at once
-     * measure the queue for the CPUs, not the clocks, so only a few links probe at a time.
-     */
-    private final Semaphore probeGate;
     /** The estimate in use: set before each phase's start instant is converted, kept for its results. */
     private volatile ClockWindow.Estimate clock0;
+    /** How long before its start instant the player was ready to start the last phase (negative: after). */
+    private volatile java.util.OptionalLong startSlack = java.util.OptionalLong.empty();
     private String playerVersion = "?";
     private Thread reader;
     private Thread beat;
 
-    private V2Link(String worker, String address, Socket socket, long maxMessageSize, PreciseClock clock,
-                   Semaphore probeGate) throws IOException {
-        this.probeGate = probeGate;
+    private V2Link(String worker, String address, Socket socket, long maxMessageSize, PreciseClock clock) throws IOException {
         this.worker = worker;
         this.address = address;
         this.socket = socket;
@@ -121,10 +111,10 @@ final class V2Link implements WorkerLink {
      * @throws LinkException when anything else goes wrong, with a message naming the player
      */
     static V2Link open(String worker, String address, Socket socket, long maxMessageSize, Duration ioDeadline,
-                       Optional<byte[]> token, PreciseClock clock, Semaphore probeGate) throws LinkException, NotV2 {
+                       Optional<byte[]> token, PreciseClock clock) throws LinkException, NotV2 {
         String who = "player of worker '" + worker + "' at " + address;
         try {
-            V2Link link = new V2Link(worker, address, socket, maxMessageSize, clock, probeGate);
+            V2Link link = new V2Link(worker, address, socket, maxMessageSize, clock);
             socket.setSoTimeout((int) ioDeadline.toMillis());
             String nonce = Auth.nonce();
             ObjectNode hello = Json.object();
@@ -174,27 +164,22 @@ final class V2Link implements WorkerLink {
             } else if (playerWantsAuth) {
                 throw new LinkException(who + " requires a shared token: give the conductor --token-file");
             }
-            link.acquireProbeGate(ioDeadline);
-            try {
-                for (int i = 0; i < PROBES; i++) {
-                    ObjectNode p = Json.object();
-                    long t0 = clock.micros();
-                    p.put("t0", t0);
-                    link.write(V2.encode(V2.PROBE, p));
-                    V2.Message reply;
-                    long t3;
-                    do {
-                        byte[] frame = require(Frames.read(in, maxMessageSize), who);
-                        t3 = clock.micros();
-                        reply = V2.decode(frame);
-                    } while (V2.HEARTBEAT.equals(reply.type()));
-                    if (!V2.PROBE_REPLY.equals(reply.type()) || reply.data().path("t0").asLong() != t0) {
-                        throw new LinkException(who + " answered a clock probe with '" + reply.type() + "'");
-                    }
-                    link.clocks.add(new ClockProbe(t0, reply.data().path("t1").asLong(), reply.data().path("t2").asLong(), t3));
+            for (int i = 0; i < PROBES; i++) {
+                ObjectNode p = Json.object();
+                long t0 = clock.micros();
+                p.put("t0", t0);
+                link.write(V2.encode(V2.PROBE, p));
+                V2.Message reply;
+                long t3;
+                do {
+                    byte[] frame = require(Frames.read(in, maxMessageSize), who);
+                    t3 = clock.micros();
+                    reply = V2.decode(frame);
+                } while (V2.HEARTBEAT.equals(reply.type()));
+                if (!V2.PROBE_REPLY.equals(reply.type()) || reply.data().path("t0").asLong() != t0) {
+                    throw new LinkException(who + " answered a clock probe with '" + reply.type() + "'");
                 }
-            } finally {
-                link.probeGate.release();
+                link.clocks.add(new ClockProbe(t0, reply.data().path("t1").asLong(), reply.data().path("t2").asLong(), t3));
             }
             link.clock0 = link.clocks.best(clock.micros());
             link.startThreads();
@@ -330,12 +315,18 @@ final class V2Link implements WorkerLink {
         }
     }
 
+    /**
+     * A heartbeat is a clock probe (its reply is the player's sign of life too): probing all
+     * along, at moments unrelated to the phases, finds the quiet ones, and costs no phase a
+     * round trip.
+     */
     private void heartbeats() {
-        byte[] frame = V2.encode(V2.HEARTBEAT);
         while (brokenReason == null) {
             try {
                 Thread.sleep(HEARTBEAT);
-                write(frame);
+                ObjectNode p = Json.object();
+                p.put("t0", clock.micros());
+                write(V2.encode(V2.PROBE, p));
             } catch (InterruptedException e) {
                 return;
             } catch (IOException e) {
@@ -378,29 +369,15 @@ final class V2Link implements WorkerLink {
         return clock0.errorMicros();
     }
 
-    private void acquireProbeGate(Duration patience) throws IOException {
-        try {
-            if (!probeGate.tryAcquire(patience.toMillis(), TimeUnit.MILLISECONDS)) {
-                throw new SocketTimeoutException("no turn to probe the clock within " + patience.toSeconds() + " s");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IOException("interrupted while waiting to probe the clock");
-        }
-    }
-
     /**
-     * A few probes now, while the player waits for its start order, then the best estimate of
-     * the window. An unanswered probe only costs this phase a fresher estimate.
+     * The best estimate of the window; when that is not good enough, a few probes first, while
+     * the player waits for its start order. An unanswered probe only costs this phase a fresher
+     * estimate.
      */
     private void refreshClock() throws InterruptedException {
         ClockWindow.Estimate now = clocks.best(clock.micros());
         if (now.errorMicros() <= GOOD_ENOUGH_MICROS) {
             clock0 = now;
-            return;
-        }
-        if (!probeGate.tryAcquire(PROBE_PATIENCE.toMillis(), TimeUnit.MILLISECONDS)) {
-            clock0 = clocks.best(clock.micros());
             return;
         }
         try {
@@ -420,10 +397,13 @@ final class V2Link implements WorkerLink {
             }
         } catch (IOException e) {
             markBroken(describe() + ": connection lost: " + e.getMessage());
-        } finally {
-            probeGate.release();
         }
         clock0 = clocks.best(clock.micros());
+    }
+
+    /** What the player said of the last phase: how long before its instant it was ready to start it. */
+    java.util.OptionalLong startSlack() {
+        return startSlack;
     }
 
     String playerVersion() {
@@ -566,6 +546,9 @@ final class V2Link implements WorkerLink {
                     }
                     case V2.PHASE_DONE -> {
                         desk.gone(worker, "it finished the phase without reaching the barrier");
+                        var slack = m.data().path("start_slack_us");
+                        startSlack = slack.isIntegralNumber() ? java.util.OptionalLong.of(slack.asLong())
+                                : java.util.OptionalLong.empty();
                         var late = m.data().path("start_late_us");
                         reporter.finished(trial, phase, late.isIntegralNumber()
                                 ? Optional.of(Reporter.micros(late.asLong())) : Optional.empty());

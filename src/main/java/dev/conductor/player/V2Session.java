@@ -273,7 +273,9 @@ final class V2Session {
     }
 
     private void runPhase(int id, PhaseOrder order, long startAt, StepRunner.Prepared first) {
+        // Ready to start: what the conductor needs to know to give the next phase enough lead.
         long ahead = startAt - clock.micros();
+        long slack = ahead;
         if (ahead > MAX_START_AHEAD_MICROS) {
             // A clock offset gone wrong must not park the session: start now and say so.
             log.warn("phase {} was to start {} s from now; starting at once", id, ahead / 1_000_000);
@@ -330,6 +332,7 @@ final class V2Session {
         done.put("id", id);
         if (instant > 0) {
             done.put("start_late_us", Math.max(0, startedAt[0] - instant));
+            done.put("start_slack_us", slack);
         }
         // Said before the clean-up below, which reads /proc and would otherwise delay every
         // player's answer, all at the same moment.
