@@ -97,6 +97,8 @@ final class ResultFile {
         t.clockOffsetsMicros().forEach(offsets::add);
         ArrayNode rtts = raw.putArray("clockProbeRttMicros");
         t.clockRttsMicros().forEach(rtts::add);
+        ArrayNode errors = raw.putArray("clockErrorBoundMicros");
+        t.clockErrorsMicros().forEach(errors::add);
         samples(raw.putArray("trialOverheadMs"), t.trialOverhead());
         samples(raw.putArray("trialWallMs"), t.trialWall());
         perPhase(raw.putObject("phaseOverheadMs"), t.phaseOverhead());

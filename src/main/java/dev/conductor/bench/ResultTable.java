@@ -10,7 +10,11 @@ import java.util.Locale;
 final class ResultTable {
     /** The issue's bars, checked at this many players. */
     static final int BAR_PLAYERS = 32;
-    static final double BAR_SPREAD_MS = 5;
+    /** Issue 3 (protocol v2): at 32 players, median and p99; at 128 players, median. */
+    static final double BAR_SPREAD_MS = 1;
+    static final double BAR_SPREAD_P99_MS = 2;
+    static final int BAR_SCALE_PLAYERS = 128;
+    static final double BAR_SCALE_SPREAD_MS = 2;
     static final double BAR_TRIAL_OVERHEAD_MS = 50;
     static final double BAR_RSS_MB = 64;
 
@@ -54,17 +58,23 @@ final class ResultTable {
         boolean anyLate = outcomes.stream().anyMatch(c -> !c.timings().runStartLate().isEmpty());
         if (anyLate) {
             o.println();
-            o.println("v2 simultaneous start: the conductor's clock offset estimates, and how late the last player "
-                    + "started the Run phase after the instant it was given");
-            o.println("case               players | |offset| (ms) median    max | latest player late (ms) median    p90    max");
+            o.println("v2 simultaneous start: the clock offset estimates the Run phases were started with (on one machine "
+                    + "the truth is 0), the error bound the conductor gave them, and how late the last player started "
+                    + "after the instant it was given (as the players report it)");
+            o.println("case               players | |offset| (ms) median    max | bound (ms) median    max "
+                    + "| latest player late (ms) median    p90    max");
             for (Outcome c : outcomes) {
                 if (c.timings().runStartLate().isEmpty()) {
                     continue;
                 }
                 Summary offset = Summary.of(c.timings().clockOffsetsMicros().stream().map(v -> Math.abs(v) / 1000.0).toList());
                 Summary late = Summary.of(c.timings().runStartLatest());
-                o.printf(Locale.ROOT, "%-18s %7d |            %6.2f %6.2f |                   %6.2f %6.2f %6.2f%n",
-                        c.label(), c.players(), offset.median(), offset.max(), late.median(), late.p90(), late.max());
+                List<Long> errors = c.timings().clockErrorsMicros();
+                Summary bound = Summary.of(errors.stream().map(v -> v / 1000.0).toList());
+                o.printf(Locale.ROOT, "%-18s %7d |            %6.2f %6.2f |         %s |                   %6.2f %6.2f %6.2f%n",
+                        c.label(), c.players(), offset.median(), offset.max(),
+                        errors.isEmpty() ? "     -      -" : String.format(Locale.ROOT, "%6.2f %6.2f", bound.median(), bound.max()),
+                        late.median(), late.p90(), late.max());
             }
         }
 
@@ -87,14 +97,23 @@ final class ResultTable {
 
     static void bars(PrintStream o, List<Outcome> outcomes) {
         o.println();
-        o.println("Bars of issue 2, at " + BAR_PLAYERS + " players, each in its own JVM:");
+        o.println("Bars of issues 2 and 3, at " + BAR_PLAYERS + " (and " + BAR_SCALE_PLAYERS
+                + ") players, each in its own JVM:");
         boolean any = false;
         for (Outcome c : outcomes) {
+            if (c.players() == BAR_SCALE_PLAYERS && c.mode() == PlayerFleet.Mode.JVM) {
+                double spread = Summary.of(c.timings().startSpread()).median();
+                o.printf(Locale.ROOT, "  [%d players, %s]%n", c.players(), c.javaOpts().isEmpty()
+                        ? "the JVM's default options" : String.join(" ", c.javaOpts()));
+                o.printf(Locale.ROOT, "    Run start spread, median          %7.2f ms  < %2.0f ms  %s%n", spread,
+                        BAR_SCALE_SPREAD_MS, verdict(spread < BAR_SCALE_SPREAD_MS));
+            }
             if (c.players() != BAR_PLAYERS || c.mode() != PlayerFleet.Mode.JVM) {
                 continue;
             }
             any = true;
             double spread = Summary.of(c.timings().startSpread()).median();
+            double spreadP99 = Summary.of(c.timings().startSpread()).p99();
             double trial = Summary.of(c.timings().trialOverhead()).median();
             double rssFresh = Outcome.rssMb(c.idleFresh()).max();
             double rssAfter = Outcome.rssMb(c.idleAfterTrials()).max();
@@ -102,6 +121,8 @@ final class ResultTable {
                     : "players with " + String.join(" ", c.javaOpts()));
             o.printf(Locale.ROOT, "    Run start spread, median          %7.2f ms  < %2.0f ms  %s%n", spread,
                     BAR_SPREAD_MS, verdict(spread < BAR_SPREAD_MS));
+            o.printf(Locale.ROOT, "    Run start spread, p99             %7.2f ms  < %2.0f ms  %s%n", spreadP99,
+                    BAR_SPREAD_P99_MS, verdict(spreadP99 < BAR_SPREAD_P99_MS));
             o.printf(Locale.ROOT, "    4-phase trial overhead, median    %7.2f ms  < %2.0f ms  %s%n", trial,
                     BAR_TRIAL_OVERHEAD_MS, verdict(trial < BAR_TRIAL_OVERHEAD_MS));
             o.printf(Locale.ROOT, "    idle player RSS, worst, fresh     %7.1f MB  < %2.0f MB  %s%n", rssFresh,

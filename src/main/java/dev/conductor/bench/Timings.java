@@ -18,9 +18,9 @@ import java.util.Map;
  *
  * <p>One clock: all players run on this machine and read its system clock, as the conductor
  * does, so their step start times are compared as they measured them. Over v2 the conductor
- * corrects each player's times by a clock offset it estimated at hello, which is right between
- * machines but on one machine only adds that estimate's error (up to half a probe's round trip,
- * milliseconds on a busy machine); that correction is undone here. The spread as the conductor
+ * corrects each player's times by the clock offset it estimated before the phase (recorded in
+ * {@code worker_started}), which is right between machines but on one machine only adds that
+ * estimate's error (up to half a probe's round trip); that correction is undone here. The spread as the conductor
  * reports it is kept too, as {@code startSpreadCorrected}.
  *
  * @param startSpread          per trial: latest minus earliest start of the Run phase's first step
@@ -38,20 +38,21 @@ import java.util.Map;
  * @param runStarts            per trial: each worker's Run step start after the earliest one, in the
  *                             order the conductor sends the start orders (the workers' order), to
  *                             see whether the spread follows that order or the players
- * @param clockOffsetsMicros   each link's estimated clock offset (player minus conductor), as opened
- *                             (v2; on one machine the true offset is 0, so this is the estimate's error)
- * @param clockRttsMicros      the round trip of the clock probe each of those estimates came from:
- *                             the estimate's error bound is half of it
+ * @param clockOffsetsMicros   the clock offset (player minus conductor) each measured Run phase's start
+ *                             instant was converted with, per worker (v2; on one machine the true
+ *                             offset is 0, so this is the estimate's error)
+ * @param clockRttsMicros      the round trip of the clock probe each link's first estimate came from
+ * @param clockErrorsMicros    the error bound the conductor gave each offset of clockOffsetsMicros
  * @param runStartLate         v2 only, per trial: how late each player started the Run phase after the
- *                             instant the conductor announced, as that player was told it (the
- *                             instant plus its estimated offset): late arrival of the start order,
- *                             or a late wake-up
+ *                             instant it was given on its own clock, as the player reported it (or,
+ *                             from older players, as computed from the instant and its offset): late
+ *                             arrival of the start order, or a late wake-up
  */
 record Timings(List<Double> startSpread, List<Double> startSpreadCorrected, Map<Phase, List<Double>> phaseOverhead,
                List<Double> trialOverhead, List<Double> trialWall, Map<Phase, List<Double>> longestStep,
                Map<Phase, List<Double>> dispatch, Map<Phase, List<Double>> toFirstStart,
                Map<Phase, List<Double>> afterLastStep, List<List<Double>> runStarts, List<Long> clockOffsetsMicros,
-               List<Long> clockRttsMicros, List<List<Double>> runStartLate) {
+               List<Long> clockRttsMicros, List<Long> clockErrorsMicros, List<List<Double>> runStartLate) {
 
     /** Per trial, the latest player's lateness (v2). */
     List<Double> runStartLatest() {
@@ -75,6 +76,9 @@ record Timings(List<Double> startSpread, List<Double> startSpreadCorrected, Map<
     private record Key(int trial, Phase phase) {
     }
 
+    private record WorkerKey(int trial, Phase phase, String worker) {
+    }
+
     /**
      * @param warmup  trials 1..warmup are not measured
      * @param workers how many workers every phase must have heard from
@@ -89,14 +93,16 @@ record Timings(List<Double> startSpread, List<Double> startSpreadCorrected, Map<
         Map<Key, List<Start>> starts = new HashMap<>();
         Map<Key, Instant> released = new HashMap<>();
         Map<String, Long> offsets = new HashMap<>();
+        Map<WorkerKey, Event.WorkerStarted> startedWith = new HashMap<>();
+        Map<WorkerKey, Duration> reportedLate = new HashMap<>();
         boolean v2 = events.stream().anyMatch(e -> e instanceof Event.LinkOpened l && l.protocol() == 2);
         List<Long> offsetsSeen = new ArrayList<>();
+        List<Long> errorsSeen = new ArrayList<>();
         List<Long> rttsSeen = new ArrayList<>();
         for (Event e : events) {
             switch (e) {
                 case Event.LinkOpened l -> {
                     offsets.put(l.worker(), l.offsetMicros());
-                    offsetsSeen.add(l.offsetMicros());
                     rttsSeen.add(l.rttMicros());
                 }
                 case Event.TrialStarted t -> trialStart.put(t.trial(), t.at());
@@ -104,11 +110,19 @@ record Timings(List<Double> startSpread, List<Double> startSpreadCorrected, Map<
                 case Event.PhaseStarted p -> phaseStart.put(new Key(p.trial(), p.phase()), p.at());
                 case Event.PhaseFinished p -> phaseEnd.put(new Key(p.trial(), p.phase()), p.at());
                 case Event.PhaseReleased r -> released.put(new Key(r.trial(), r.phase()), r.startAt());
-                case Event.WorkerStarted w -> lastStartSent.merge(new Key(w.trial(), w.phase()), w.at(), Timings::later);
+                case Event.WorkerStarted w -> {
+                    lastStartSent.merge(new Key(w.trial(), w.phase()), w.at(), Timings::later);
+                    if (w.clockErrorMicros() >= 0) {
+                        startedWith.put(new WorkerKey(w.trial(), w.phase(), w.worker()), w);
+                    }
+                }
+                case Event.WorkerFinished w when w.startLate().isPresent() ->
+                        reportedLate.put(new WorkerKey(w.trial(), w.phase(), w.worker()), w.startLate().get());
                 case Event.StepFinished s when s.index() == 0 -> {
                     Instant corrected = s.startedAt().orElseThrow(() -> new IllegalStateException("worker "
                             + s.worker() + " did not say when its step started (a reference player?)"));
-                    long offset = offsets.getOrDefault(s.worker(), 0L);
+                    Event.WorkerStarted with = startedWith.get(new WorkerKey(s.trial(), s.phase(), s.worker()));
+                    long offset = with != null ? with.offsetMicros() : offsets.getOrDefault(s.worker(), 0L);
                     Instant own = corrected.plusNanos(offset * 1000);
                     starts.computeIfAbsent(new Key(s.trial(), s.phase()), k -> new ArrayList<>())
                             .add(new Start(s.worker(), own, corrected, s.duration().orElseThrow(), offset));
@@ -155,10 +169,20 @@ record Timings(List<Double> startSpread, List<Double> startSpreadCorrected, Map<
                     spreadCorrected.add(millis(got.stream().map(Start::corrected).min(Comparator.naturalOrder())
                             .orElseThrow(), got.stream().map(Start::corrected).max(Comparator.naturalOrder()).orElseThrow()));
                     runStarts.add(got.stream().map(s -> millis(first, s.own())).toList());
+                    for (Start s : got) {
+                        Event.WorkerStarted with = startedWith.get(new WorkerKey(trial, phase, s.worker()));
+                        if (with != null) {
+                            offsetsSeen.add(with.offsetMicros());
+                            errorsSeen.add(with.clockErrorMicros());
+                        }
+                    }
                     Instant announced = released.get(key);
                     if (v2 && announced != null) {
-                        runStartLate.add(got.stream()
-                                .map(s -> millis(announced.plusNanos(s.offsetMicros() * 1000), s.own())).toList());
+                        runStartLate.add(got.stream().map(s -> {
+                            Duration said = reportedLate.get(new WorkerKey(trial, phase, s.worker()));
+                            return said != null ? millis(said)
+                                    : millis(announced.plusNanos(s.offsetMicros() * 1000), s.own());
+                        }).toList());
                     }
                 }
             }
@@ -167,7 +191,7 @@ record Timings(List<Double> startSpread, List<Double> startSpreadCorrected, Map<
             trialOverhead.add(wall - stepsTotal);
         }
         return new Timings(spread, spreadCorrected, phaseOverhead, trialOverhead, trialWall, longest, dispatch, toFirst,
-                afterLast, runStarts, offsetsSeen, rttsSeen, runStartLate);
+                afterLast, runStarts, offsetsSeen, rttsSeen, errorsSeen, runStartLate);
     }
 
     private static Map<Phase, List<Double>> perPhase() {

@@ -112,6 +112,10 @@ public final class PlayerCommand implements Callable<Integer> {
             player.close();
             stopped.countDown();
         }, "player-shutdown"));
+        String notWarm = player.warmUp();
+        if (notWarm != null) {
+            System.err.println("player " + name + ": warm-up session failed (serving anyway): " + notWarm);
+        }
         InetSocketAddress at = player.address();
         if (!at.getAddress().isLoopbackAddress() && tokenFile == null && tls == null) {
             System.err.println("player: WARNING: listening on " + at.getAddress().getHostAddress()

@@ -37,13 +37,14 @@ public final class PreciseClock {
 
     /**
      * Returns at {@code epochMicros} on this clock, as precisely as the machine allows: parks
-     * until shortly before, then spins the last stretch, because a parked thread wakes up to
-     * ~100 µs late and the point of a shared start is that everyone starts together.
+     * until {@code spinMicros} before, then spins the last stretch, because a parked thread
+     * wakes up tens of microseconds late. The spin yields the CPU at every turn: when many
+     * processes share few CPUs and all wait for the same instant, a spinner that kept its CPU
+     * would make the others late by far more than the spin gains.
      *
      * @return how late it returned, in microseconds (negative never)
      */
-    public long awaitMicros(long epochMicros) {
-        final long spinMicros = 300;
+    public long awaitMicros(long epochMicros, long spinMicros) {
         while (true) {
             long left = epochMicros - micros();
             if (left <= 0) {
@@ -56,7 +57,7 @@ public final class PreciseClock {
                     return Math.max(0, micros() - epochMicros);
                 }
             } else {
-                Thread.onSpinWait();
+                Thread.yield();
             }
         }
     }

@@ -91,6 +91,14 @@ public final class Conductor {
     private final EventSink events;
     private final Transcripts transcripts;
     private final PreciseClock clock = new PreciseClock();
+    /**
+     * Lead added to the start instant because the players said they were ready late, or only
+     * just in time, in the last phases: on a machine shared by many players, the start orders
+     * take longer to be read than any fixed lead allows for.
+     */
+    private long extraLeadMicros;
+    private static final long LEAD_MARGIN_MICROS = 1_000;
+    private static final long MAX_EXTRA_LEAD_MICROS = 500_000;
     private final AtomicBoolean interrupted = new AtomicBoolean();
     /** Reset is never aborted: it is where users clean up. */
     private volatile Phase currentPhase;
@@ -179,6 +187,27 @@ public final class Conductor {
         return code;
     }
 
+    /**
+     * The next phase's extra lead, from how long before the instant the slowest v2 player of
+     * this one was ready: up at once to what it needed, down by a quarter a phase.
+     *
+     * @param lead     this phase's lead, send to instant
+     * @param baseLead the fixed part of it
+     */
+    private void adaptLead(List<WorkerRun> running, long lead, long baseLead) {
+        long minSlack = Long.MAX_VALUE;
+        for (WorkerRun r : running) {
+            if (r.link instanceof V2Link v2 && v2.startSlack().isPresent()) {
+                minSlack = Math.min(minSlack, v2.startSlack().getAsLong());
+            }
+        }
+        if (minSlack == Long.MAX_VALUE) {
+            return;
+        }
+        long needed = lead - minSlack + LEAD_MARGIN_MICROS - baseLead;
+        extraLeadMicros = Math.clamp(Math.max(needed, extraLeadMicros * 3 / 4), 0, MAX_EXTRA_LEAD_MICROS);
+    }
+
     private long limitFor(Worker w) {
         return options.maxMessageSize()
                 .orElse(w.coordinator().maxMessageSize().isPresent() ? w.coordinator().maxMessageSize().getAsLong()
@@ -236,7 +265,9 @@ public final class Conductor {
         }
         long maxRtt = armed.stream().mapToLong(r -> Math.max(0, r.link.rttMicros())).max().orElse(0);
         // Far enough ahead that every run message is on its way before the instant comes.
-        long startAt = clock.micros() + 2_000 + 2 * maxRtt + 60L * armed.size();
+        long baseLead = 2_000 + 2 * maxRtt + 60L * armed.size();
+        long sendFrom = clock.micros();
+        long startAt = sendFrom + baseLead + extraLeadMicros;
         List<WorkerRun> running = new ArrayList<>();
         for (int i = 0; i < armed.size(); i++) {
             try (WorkerLink.Starter s = starters.get(i)) {
@@ -249,7 +280,8 @@ public final class Conductor {
         Instant sent = Instant.now();
         events.accept(new Event.PhaseReleased(sent, trial, phase, PreciseClock.toInstant(startAt)));
         for (WorkerRun r : running) {
-            events.accept(new Event.WorkerStarted(sent, trial, phase, r.worker.name()));
+            events.accept(new Event.WorkerStarted(sent, trial, phase, r.worker.name(), r.link.offsetMicros(),
+                    r.link.clockErrorMicros()));
         }
         if (interrupted.get() && phase != Phase.RESET) {
             running.forEach(r -> r.link.abort("interrupted by the user"));
@@ -292,6 +324,7 @@ public final class Conductor {
             }
         }
         desk.close();
+        adaptLead(running, startAt - sendFrom, baseLead);
         events.accept(new Event.PhaseFinished(Instant.now(), trial, phase));
         return new PhaseOutcome(failed, lost);
     }

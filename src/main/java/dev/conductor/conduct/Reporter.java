@@ -104,8 +104,9 @@ final class Reporter {
         events.accept(new Event.SpawnExited(Instant.now(), trial, phase, worker, index, code));
     }
 
-    void finished(int trial, Phase phase) {
-        events.accept(new Event.WorkerFinished(Instant.now(), trial, phase, worker));
+    /** @param startLate how late the player started the phase after its instant, when it says */
+    void finished(int trial, Phase phase, Optional<Duration> startLate) {
+        events.accept(new Event.WorkerFinished(Instant.now(), trial, phase, worker, startLate));
     }
 
     static Duration micros(long us) {

@@ -47,6 +47,11 @@ final class V1WorkerLink implements WorkerLink {
     }
 
     @Override
+    public long clockErrorMicros() {
+        return -1;
+    }
+
+    @Override
     public boolean broken() {
         return false; // every v1 message opens a new connection
     }
@@ -99,7 +104,7 @@ final class V1WorkerLink implements WorkerLink {
             }
             StepResult r = ((ResultPort.Incoming.Result) in).result();
             if (r.phaseDone()) {
-                reporter.finished(trial, phase);
+                reporter.finished(trial, phase, java.util.Optional.empty());
                 return new Collected(failed, null);
             }
             int index = r.details().map(StepResult.Details::index).orElse(next);

@@ -2,6 +2,7 @@ package dev.conductor.conduct;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.conductor.clock.ClockProbe;
+import dev.conductor.clock.ClockWindow;
 import dev.conductor.clock.PreciseClock;
 import dev.conductor.plan.Phase;
 import dev.conductor.plan.Step;
@@ -33,7 +34,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Protocol v2 towards one player: one persistent connection, heartbeats both ways, clock
- * probes at {@code hello}, results and output streamed as they happen. A reader thread takes
+ * probes at {@code hello} and in every heartbeat, results and output streamed as they happen. A reader thread takes
  * every frame off the socket at once, so a busy conductor never makes a player block.
  */
 final class V2Link implements WorkerLink {
@@ -41,6 +42,16 @@ final class V2Link implements WorkerLink {
     /** Silence after which the player is declared lost. */
     static final Duration SILENCE = Duration.ofSeconds(5);
     private static final int PROBES = 8;
+    /** Probes before a phase whose estimate is not good enough (see {@link #refreshClock}). */
+    private static final int PROBES_PER_PHASE = 2;
+    /**
+     * Worse than this, a phase waits for fresh probes before it is released. Better, it uses
+     * what the heartbeats' probes found: a probe before every phase costs every phase a round
+     * trip, which on a busy machine is tens of milliseconds.
+     */
+    private static final long GOOD_ENOUGH_MICROS = 1_000;
+    /** A probe unanswered this long is given up on for this phase (silence is the reader's to judge). */
+    private static final Duration PROBE_PATIENCE = Duration.ofSeconds(1);
 
     /** What the reader hands over: a message, or the reason the link broke. */
     private sealed interface Incoming {
@@ -75,8 +86,13 @@ final class V2Link implements WorkerLink {
     private final Map<Integer, int[]> phaseOfId = new ConcurrentHashMap<>();
     private volatile String brokenReason;
     private volatile Reporter lateReporter;
-    private long offsetMicros;
-    private long rttMicros;
+    private final ClockWindow clocks = new ClockWindow();
+    /** Answered probes, by their t0, for the prober waiting for them. */
+    private final BlockingQueue<Long> probeReplies = new LinkedBlockingQueue<>();
+    /** The estimate in use: set before each phase's start instant is converted, kept for its results. */
+    private volatile ClockWindow.Estimate clock0;
+    /** How long before its start instant the player was ready to start the last phase (negative: after). */
+    private volatile java.util.OptionalLong startSlack = java.util.OptionalLong.empty();
     private String playerVersion = "?";
     /** The player listed {@link DataFrame#CAPABILITY} in its welcome: put data goes as data frames. */
     private boolean dataFrames;
@@ -167,25 +183,24 @@ final class V2Link implements WorkerLink {
             } else if (playerWantsAuth) {
                 throw new LinkException(who + " requires a shared token: give the conductor --token-file");
             }
-            List<ClockProbe> probes = new ArrayList<>();
             for (int i = 0; i < PROBES; i++) {
                 ObjectNode p = Json.object();
                 long t0 = clock.micros();
                 p.put("t0", t0);
                 link.write(V2.encode(V2.PROBE, p));
                 V2.Message reply;
+                long t3;
                 do {
-                    reply = V2.decode(require(Frames.read(in, maxMessageSize), who));
+                    byte[] frame = require(Frames.read(in, maxMessageSize), who);
+                    t3 = clock.micros();
+                    reply = V2.decode(frame);
                 } while (V2.HEARTBEAT.equals(reply.type()));
-                long t3 = clock.micros();
                 if (!V2.PROBE_REPLY.equals(reply.type()) || reply.data().path("t0").asLong() != t0) {
                     throw new LinkException(who + " answered a clock probe with '" + reply.type() + "'");
                 }
-                probes.add(new ClockProbe(t0, reply.data().path("t1").asLong(), reply.data().path("t2").asLong(), t3));
+                link.clocks.add(new ClockProbe(t0, reply.data().path("t1").asLong(), reply.data().path("t2").asLong(), t3));
             }
-            ClockProbe best = ClockProbe.best(probes);
-            link.offsetMicros = best.offsetMicros();
-            link.rttMicros = best.rttMicros();
+            link.clock0 = link.clocks.best(clock.micros());
             link.startThreads();
             return link;
         } catch (SocketTimeoutException e) {
@@ -232,6 +247,8 @@ final class V2Link implements WorkerLink {
                     reason = describe() + " sent garbage: " + e.getMessage();
                     break;
                 }
+                // As soon as the frame is in: a probe's t3 should include as little of our own work as can be.
+                long now = clock.micros();
                 if (frame == null) {
                     reason = describe() + " closed the connection";
                     break;
@@ -241,11 +258,15 @@ final class V2Link implements WorkerLink {
                     continue;
                 }
                 V2.Message m = (V2.Message) frame;
-                long now = clock.micros();
                 switch (m.type()) {
                     case V2.HEARTBEAT -> {
                     }
-                    case V2.PHASE_OK, V2.PROBE_REPLY -> control.add(new Incoming.Message(m, now));
+                    case V2.PROBE_REPLY -> {
+                        long t0 = m.data().path("t0").asLong();
+                        clocks.add(new ClockProbe(t0, m.data().path("t1").asLong(), m.data().path("t2").asLong(), now));
+                        probeReplies.add(t0);
+                    }
+                    case V2.PHASE_OK -> control.add(new Incoming.Message(m, now));
                     case V2.ERROR -> {
                         reason = describe() + " reported an error: " + m.data().path("message").asText();
                         markBroken(reason);
@@ -328,12 +349,18 @@ final class V2Link implements WorkerLink {
         }
     }
 
+    /**
+     * A heartbeat is a clock probe (its reply is the player's sign of life too): probing all
+     * along, at moments unrelated to the phases, finds the quiet ones, and costs no phase a
+     * round trip.
+     */
     private void heartbeats() {
-        byte[] frame = V2.encode(V2.HEARTBEAT);
         while (brokenReason == null) {
             try {
                 Thread.sleep(HEARTBEAT);
-                write(frame);
+                ObjectNode p = Json.object();
+                p.put("t0", clock.micros());
+                write(V2.encode(V2.PROBE, p));
             } catch (InterruptedException e) {
                 return;
             } catch (IOException e) {
@@ -363,12 +390,54 @@ final class V2Link implements WorkerLink {
 
     @Override
     public long offsetMicros() {
-        return offsetMicros;
+        return clock0.offsetMicros();
     }
 
     @Override
     public long rttMicros() {
-        return rttMicros;
+        return clock0.rttMicros();
+    }
+
+    @Override
+    public long clockErrorMicros() {
+        return clock0.errorMicros();
+    }
+
+    /**
+     * The best estimate of the window; when that is not good enough, a few probes first, while
+     * the player waits for its start order. An unanswered probe only costs this phase a fresher
+     * estimate.
+     */
+    private void refreshClock() throws InterruptedException {
+        ClockWindow.Estimate now = clocks.best(clock.micros());
+        if (now.errorMicros() <= GOOD_ENOUGH_MICROS) {
+            clock0 = now;
+            return;
+        }
+        try {
+            probeReplies.clear();
+            for (int i = 0; i < PROBES_PER_PHASE && brokenReason == null; i++) {
+                ObjectNode p = Json.object();
+                long t0 = clock.micros();
+                p.put("t0", t0);
+                write(V2.encode(V2.PROBE, p));
+                Long answered;
+                do {
+                    answered = probeReplies.poll(PROBE_PATIENCE.toMillis(), TimeUnit.MILLISECONDS);
+                } while (answered != null && answered != t0);
+                if (answered == null) {
+                    break;
+                }
+            }
+        } catch (IOException e) {
+            markBroken(describe() + ": connection lost: " + e.getMessage());
+        }
+        clock0 = clocks.best(clock.micros());
+    }
+
+    /** What the player said of the last phase: how long before its instant it was ready to start it. */
+    java.util.OptionalLong startSlack() {
+        return startSlack;
     }
 
     String playerVersion() {
@@ -426,14 +495,24 @@ final class V2Link implements WorkerLink {
     }
 
     @Override
-    public Starter arm(int phaseId) {
+    public Starter arm(int phaseId) throws LinkException {
+        try {
+            refreshClock();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LinkException("interrupted while probing the clock of " + describe());
+        }
+        if (brokenReason != null) {
+            throw new LinkException(brokenReason);
+        }
+        long offset = clock0.offsetMicros();
         return new Starter() {
             @Override
             public void go(long startAtMicros) throws LinkException {
                 ObjectNode run = Json.object();
                 run.put("id", phaseId);
                 // The instant on the player's own clock.
-                run.put("start_at", startAtMicros + offsetMicros);
+                run.put("start_at", startAtMicros + offset);
                 try {
                     write(V2.encode(V2.RUN, run));
                 } catch (IOException e) {
@@ -452,6 +531,7 @@ final class V2Link implements WorkerLink {
     public Collected collect(int phaseId, int trial, Phase phase, List<Step> steps, long deadlineNanos, Reporter reporter,
                              BarrierDesk desk) throws InterruptedException {
         lateReporter = reporter;
+        long offsetMicros = clock0.offsetMicros();
         boolean failed = false;
         boolean[] reported = new boolean[steps.size()];
         try {
@@ -513,7 +593,12 @@ final class V2Link implements WorkerLink {
                     }
                     case V2.PHASE_DONE -> {
                         desk.gone(worker, "it finished the phase without reaching the barrier");
-                        reporter.finished(trial, phase);
+                        var slack = m.data().path("start_slack_us");
+                        startSlack = slack.isIntegralNumber() ? java.util.OptionalLong.of(slack.asLong())
+                                : java.util.OptionalLong.empty();
+                        var late = m.data().path("start_late_us");
+                        reporter.finished(trial, phase, late.isIntegralNumber()
+                                ? Optional.of(Reporter.micros(late.asLong())) : Optional.empty());
                         return new Collected(failed, null);
                     }
                     default -> {

@@ -22,8 +22,14 @@ sealed interface WorkerLink extends AutoCloseable permits V1WorkerLink, V2Link {
     /** Clock offset (player minus conductor) in microseconds; 0 where it was not measured. */
     long offsetMicros();
 
-    /** Best round-trip time measured, in microseconds; -1 where it was not measured. */
+    /** Round trip of the probe the offset comes from, in microseconds; -1 where it was not measured. */
     long rttMicros();
+
+    /**
+     * How far the offset may be from the truth, in microseconds: half that probe's round trip
+     * plus the drift the clocks may have had since; -1 where it was not measured.
+     */
+    long clockErrorMicros();
 
     /** True when the link can carry no more phases (connection lost); a new one must be opened. */
     boolean broken();
@@ -31,7 +37,8 @@ sealed interface WorkerLink extends AutoCloseable permits V1WorkerLink, V2Link {
     void send(int phaseId, PhaseOrder order) throws LinkException;
 
     /**
-     * Gets ready to start: whatever may take time (opening a connection) happens here, so that
+     * Gets ready to start: whatever may take time (opening a connection, probing the clock)
+     * happens here, so that
      * {@link Starter#go} is only a write.
      */
     Starter arm(int phaseId) throws LinkException;

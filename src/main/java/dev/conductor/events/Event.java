@@ -73,8 +73,18 @@ public sealed interface Event {
     record SpawnExited(Instant at, int trial, Phase phase, String worker, int index, int code) implements Event {
     }
 
-    /** The phase was sent to the worker's player and {@code run} went out. */
-    record WorkerStarted(Instant at, int trial, Phase phase, String worker) implements Event {
+    /**
+     * The phase was sent to the worker's player and {@code run} went out.
+     *
+     * @param offsetMicros      the clock offset (player minus conductor) the start instant was converted
+     *                          with, and this phase's step times are corrected by (v2; 0 for v1)
+     * @param clockErrorMicros  how far that offset may be from the truth (v2; -1 for v1)
+     */
+    record WorkerStarted(Instant at, int trial, Phase phase, String worker, long offsetMicros, long clockErrorMicros)
+            implements Event {
+        public WorkerStarted(Instant at, int trial, Phase phase, String worker) {
+            this(at, trial, phase, worker, 0, -1);
+        }
     }
 
     /**
@@ -124,8 +134,17 @@ public sealed interface Event {
         }
     }
 
-    /** The player said the phase is complete. */
-    record WorkerFinished(Instant at, int trial, Phase phase, String worker) implements Event {
+    /**
+     * The player said the phase is complete.
+     *
+     * @param startLate how late the player started the phase's first step after the instant it was
+     *                  given, on its own clock (v2 players that say; empty otherwise)
+     */
+    record WorkerFinished(Instant at, int trial, Phase phase, String worker, Optional<Duration> startLate)
+            implements Event {
+        public WorkerFinished(Instant at, int trial, Phase phase, String worker) {
+            this(at, trial, phase, worker, Optional.empty());
+        }
     }
 
     /**

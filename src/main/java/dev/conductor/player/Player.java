@@ -124,6 +124,16 @@ public final class Player implements AutoCloseable {
         return p;
     }
 
+    /**
+     * Serves one short session to itself, so that the first real conductor does not pay for
+     * loading and interpreting the player's code (see {@link WarmUp}).
+     *
+     * @return null when it went through, else why not (the player works either way)
+     */
+    public String warmUp() {
+        return WarmUp.run(this, options);
+    }
+
     /** Where the command port really listens (the port is resolved when 0 was asked for). */
     public InetSocketAddress address() {
         return (InetSocketAddress) server.getLocalSocketAddress();
@@ -308,13 +318,26 @@ public final class Player implements AutoCloseable {
 
     private void runPhases(List<PhaseOrder> orders) {
         PhaseOrder last = null;
-        for (PhaseOrder order : orders) {
+        for (int i = 0; i < orders.size(); i++) {
+            PhaseOrder order = orders.get(i);
             runPhase(order);
             last = order;
+            if (i < orders.size() - 1 && isReset(order)) {
+                killLeftovers("the trial's Reset phase finished");
+            }
         }
         if (last != null) {
+            // Taken before "phases complete", killed after it: reading /proc for the groups'
+            // members would otherwise delay every player's answer, and the next phase runs on
+            // this thread, after the kill, so none of its processes can be among them.
+            Set<Long> leftOfTrial = isReset(last) ? takeGroups() : Set.of();
             results.send(last.resultHost(), last.resultPort(), new StepResult(V1.PHASE_DONE, "phases complete", Optional.empty()));
+            killLeftovers(leftOfTrial, "the trial's Reset phase finished");
         }
+    }
+
+    private static boolean isReset(PhaseOrder order) {
+        return order.phase().filter("reset"::equals).isPresent();
     }
 
     private void runPhase(PhaseOrder order) {
@@ -342,9 +365,6 @@ public final class Player implements AutoCloseable {
             log.info("step {} of {}: code {}: {}", i + 1, order.phase().orElse("phase"), result.code(), step.command());
             results.send(order.resultHost(), order.resultPort(), result);
         }
-        if (order.phase().filter("reset"::equals).isPresent()) {
-            killLeftovers("the trial's Reset phase finished");
-        }
     }
 
     /** What every step of a phase sees: CONDUCTOR_TRIAL, CONDUCTOR_PHASE, CONDUCTOR_WORKER. */
@@ -361,11 +381,18 @@ public final class Player implements AutoCloseable {
 
     /** Kills every process group a step of ours started that still has a live member. */
     private void killLeftovers(String why) {
-        Set<Long> ours;
+        killLeftovers(takeGroups(), why);
+    }
+
+    private Set<Long> takeGroups() {
         synchronized (lock) {
-            ours = new HashSet<>(groups);
+            Set<Long> ours = new HashSet<>(groups);
             groups.clear();
+            return ours;
         }
+    }
+
+    private void killLeftovers(Set<Long> ours, String why) {
         Set<Long> killed = ProcessGroups.killLive(ours);
         if (!killed.isEmpty()) {
             log.info("{}: killed {} process group(s) left running: {}", why, killed.size(), killed);

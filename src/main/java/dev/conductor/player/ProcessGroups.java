@@ -32,22 +32,64 @@ final class ProcessGroups {
         return argv;
     }
 
-    /** The process groups that have at least one live (non-zombie) member, read from /proc. */
-    static java.util.Set<Long> liveGroups() {
+    /** How a held shell gets its command: in its environment, which it clears before running it. */
+    static final String HELD_COMMAND = "CONDUCTOR_HELD_STEP";
+
+    /**
+     * Like {@link #shellInNewGroup}, but the shell first waits for one line on its stdin and
+     * only then runs the command in {@link #HELD_COMMAND}, in the same process (so the same
+     * group), environment (without that variable) and folder. It runs it with {@code eval},
+     * not by starting another shell: at a start instant shared by many players on few CPUs,
+     * every process image loaded is time taken from the players still waking up. The command
+     * is not in the held shell's argv, so nothing that looks for it in the process table (pgrep,
+     * ps) mistakes the waiting shell for the running step. A foreground command gets /dev/null
+     * as stdin, as an unheld one does; a spawned one keeps the pipe, for 'send:'. Without its
+     * line (the pipe closed, the player gone) the shell exits with 125 and runs nothing.
+     */
+    static List<String> heldShellInNewGroup(boolean keepStdin) {
+        return shellInNewGroup("IFS= read -r _ || exit 125; c=$" + HELD_COMMAND + "; unset " + HELD_COMMAND
+                + (keepStdin ? "" : "; exec </dev/null") + "; eval \"unset c; $c\"");
+    }
+
+    /**
+     * The process groups that have at least one live (non-zombie) member, read from /proc;
+     * only processes with a pid of at least {@code fromPid} are looked at. Reading every
+     * process's stat costs a player milliseconds of CPU on a busy machine, at the moment all
+     * players finish their Reset.
+     */
+    static java.util.Set<Long> liveGroups(long fromPid) {
         try (var dirs = Files.list(Path.of("/proc"))) {
-            return dirs.mapToLong(ProcessGroups::pgidOf).filter(g -> g > 0).boxed()
+            return dirs.mapToLong(d -> pgidOf(d, fromPid)).filter(g -> g > 0).boxed()
                     .collect(java.util.stream.Collectors.toSet());
         } catch (IOException e) {
             return java.util.Set.of();
         }
     }
 
-    private static long pgidOf(Path procDir) {
+    /**
+     * Where a scan for members of {@code groups} can start: a member is forked after its
+     * group's leader, so it has a higher pid, unless the pids wrapped around since (then the
+     * last pid handed out is below the lowest leader, and everything is scanned).
+     */
+    static long scanFrom(Collection<Long> groups) {
+        long lowest = groups.stream().mapToLong(Long::longValue).min().orElse(1);
+        try {
+            long last = Long.parseLong(Files.readString(Path.of("/proc/sys/kernel/ns_last_pid")).strip());
+            return last >= lowest ? lowest : 1;
+        } catch (IOException | RuntimeException e) {
+            return 1;
+        }
+    }
+
+    private static long pgidOf(Path procDir, long fromPid) {
         String name = procDir.getFileName().toString();
         if (name.isEmpty() || !Character.isDigit(name.charAt(0))) {
             return -1;
         }
         try {
+            if (Long.parseLong(name) < fromPid) {
+                return -1;
+            }
             String stat = Files.readString(procDir.resolve("stat"));
             // Fields after the parenthesised command name: state ppid pgrp ...
             String[] rest = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
@@ -101,7 +143,7 @@ final class ProcessGroups {
             return java.util.Set.of();
         }
         java.util.Set<Long> live = new java.util.HashSet<>(groups);
-        live.retainAll(liveGroups());
+        live.retainAll(liveGroups(scanFrom(groups)));
         signal(live, "KILL");
         return live;
     }

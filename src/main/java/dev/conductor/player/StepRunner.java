@@ -12,6 +12,7 @@ import java.io.InputStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -110,12 +111,95 @@ final class StepRunner {
         listener.started(started);
         Started p;
         try {
-            p = start(step.command(), env, listener, step.spawn());
+            p = start(ProcessGroups.shellInNewGroup(step.command()), env, listener, step.spawn());
         } catch (IOException e) {
-            String msg = "could not start /bin/sh for: " + step.command() + ": " + e.getMessage();
-            return new StepResult(127, msg, Optional.of(new Details(index, Status.FAILED, step.command(),
-                    started, Duration.ofNanos(System.nanoTime() - t0), "", "", 0, 0)));
+            return couldNotStart(index, step, started, t0, e);
         }
+        return supervise(index, step, listener, p, started, t0);
+    }
+
+    private static StepResult couldNotStart(int index, StepSpec step, Instant started, long t0, IOException e) {
+        String msg = "could not start /bin/sh for: " + step.command() + ": " + e.getMessage();
+        return new StepResult(127, msg, Optional.of(new Details(index, Status.FAILED, step.command(),
+                started, Duration.ofNanos(System.nanoTime() - t0), "", "", 0, 0)));
+    }
+
+    /**
+     * A step whose process is already forked and waits, blocked, to be released. Forking is
+     * what costs a start its time (the JVM's spawn helper, the dynamic loader, a shell), and on a
+     * machine shared by many players it is what made the late ones late: done ahead of the
+     * start instant, the start itself is one write to a pipe.
+     */
+    final class Prepared {
+        private final StepSpec step;
+        private final Listener listener;
+        private final Started started;
+        private final IOException failure;
+
+        private Prepared(StepSpec step, Listener listener, Started started, IOException failure) {
+            this.step = step;
+            this.listener = listener;
+            this.started = started;
+            this.failure = failure;
+        }
+
+        StepSpec step() {
+            return step;
+        }
+
+        /** Kills the waiting process: its phase will not run. */
+        void discard() {
+            if (started != null) {
+                ProcessGroups.killTree(started.process);
+            }
+        }
+    }
+
+    /** Forks {@code step}'s process now, held before its command until {@link #release}. */
+    Prepared prepare(StepSpec step, Map<String, String> env, Listener listener) {
+        Map<String, String> held = new java.util.HashMap<>(env);
+        held.put(ProcessGroups.HELD_COMMAND, step.command());
+        try {
+            return new Prepared(step, listener, start(ProcessGroups.heldShellInNewGroup(step.spawn()), held, listener,
+                    true), null);
+        } catch (IOException e) {
+            return new Prepared(step, listener, null, e);
+        }
+    }
+
+    /**
+     * Starts a prepared step: its start time is the moment of release. Then as {@link #run}.
+     *
+     * @param ready called with the release time just before the release, e.g. to say how late it is
+     */
+    StepResult release(int index, Prepared prepared, java.util.function.Consumer<Instant> ready) {
+        StepSpec step = prepared.step;
+        Instant started = clock.now();
+        long t0 = System.nanoTime();
+        ready.accept(started);
+        if (prepared.failure != null) {
+            prepared.listener.started(started);
+            return couldNotStart(index, step, started, t0, prepared.failure);
+        }
+        Started p = prepared.started;
+        if (aborted) {
+            ProcessGroups.killTree(p.process);
+        }
+        try {
+            var stdin = p.process.getOutputStream();
+            stdin.write('\n');
+            stdin.flush();
+            if (!step.spawn()) {
+                stdin.close();
+            }
+        } catch (IOException e) {
+            // The held shell died before its release: its exit status tells what happened.
+        }
+        prepared.listener.started(started);
+        return supervise(index, step, prepared.listener, p, started, t0);
+    }
+
+    private StepResult supervise(int index, StepSpec step, Listener listener, Started p, Instant started, long t0) {
         if (step.spawn()) {
             listener.spawned(p.process);
             p.process.onExit().thenAccept(done -> listener.spawnExited(done.exitValue()));
@@ -192,11 +276,11 @@ final class StepRunner {
         return t.endsWith("\n") ? t.substring(0, t.length() - 1) : t;
     }
 
-    private Started start(String command, Map<String, String> env, Listener listener, boolean spawn) throws IOException {
-        ProcessBuilder pb = new ProcessBuilder(ProcessGroups.shellInNewGroup(command))
+    /** @param pipeIn stdin a pipe: a spawned step's ('send:', 'close:') or a held one's; otherwise /dev/null */
+    private Started start(List<String> argv, Map<String, String> env, Listener listener, boolean pipeIn) throws IOException {
+        ProcessBuilder pb = new ProcessBuilder(argv)
                 .directory(workDir.toFile())
-                // A spawned step's stdin is a pipe ('send:', 'close:'); a foreground step reads nothing.
-                .redirectInput(spawn ? ProcessBuilder.Redirect.PIPE : ProcessBuilder.Redirect.from(new File("/dev/null")));
+                .redirectInput(pipeIn ? ProcessBuilder.Redirect.PIPE : ProcessBuilder.Redirect.from(new File("/dev/null")));
         pb.environment().putAll(env);
         Process process = pb.start();
         groupStarted.accept(process.pid());

@@ -54,6 +54,11 @@ final class V2Session {
      * and the conductor's sender blocks: nothing piles up.
      */
     private static final int PUT_QUEUE = 16;
+    /**
+     * The last stretch before a start instant is spun (yielding), not parked: short, because
+     * with 128 players on two CPUs every spinning player delays the others.
+     */
+    private static final long START_SPIN_MICROS = 30;
 
     private final Socket socket;
     private final String peer;
@@ -64,6 +69,8 @@ final class V2Session {
     private final StepRunner steps;
     private final ExecutorService runner;
     private final Map<Integer, PhaseOrder> phases = new HashMap<>();
+    /** Each sent phase's first step, forked and held until the phase's start instant. */
+    private final Map<Integer, StepRunner.Prepared> prepared = new HashMap<>();
     private volatile boolean ended;
     private String conductorName = "?";
     /** Spawned steps by key, for expect, send, close, signal, terminate and wait. */
@@ -213,8 +220,14 @@ final class V2Session {
                     refuse("bad phase: " + e.getMessage());
                     return false;
                 }
+                // Before phase_ok: the conductor picks the start instant after every player confirmed.
+                StepRunner.Prepared first = prepareFirst(id, order);
                 synchronized (phases) {
                     phases.put(id, order);
+                    StepRunner.Prepared replaced = first == null ? prepared.remove(id) : prepared.put(id, first);
+                    if (replaced != null) {
+                        replaced.discard();
+                    }
                 }
                 ObjectNode ok = Json.object();
                 ok.put("id", id);
@@ -223,8 +236,10 @@ final class V2Session {
             case V2.RUN -> {
                 int id = m.data().path("id").asInt(-1);
                 PhaseOrder order;
+                StepRunner.Prepared first;
                 synchronized (phases) {
                     order = phases.remove(id);
+                    first = prepared.remove(id);
                 }
                 if (order == null) {
                     refuse("run of phase " + id + ", which was never sent");
@@ -232,7 +247,7 @@ final class V2Session {
                 }
                 long startAt = m.data().path("start_at").asLong(0);
                 steps.resetAbort();
-                runner.execute(() -> runPhase(id, order, startAt));
+                runner.execute(() -> runPhase(id, order, startAt, first));
             }
             case V2.BARRIER_RELEASE -> releases
                     .computeIfAbsent(m.data().path("name").asText(), n -> new java.util.concurrent.LinkedBlockingQueue<>())
@@ -285,21 +300,43 @@ final class V2Session {
         return copy;
     }
 
-    private void runPhase(int id, PhaseOrder order, long startAt) {
+    /** The phase's first step forked and held, when it is a command; null otherwise. */
+    private StepRunner.Prepared prepareFirst(int id, PhaseOrder order) {
+        if (order.steps().isEmpty() || !order.steps().getFirst().isCommand()) {
+            return null;
+        }
+        PhaseOrder.StepSpec step = order.steps().getFirst();
+        return steps.prepare(step, Player.environment(order, options.name()), listener(id, 0, step));
+    }
+
+    private void runPhase(int id, PhaseOrder order, long startAt, StepRunner.Prepared first) {
+        // Ready to start: what the conductor needs to know to give the next phase enough lead.
         long ahead = startAt - clock.micros();
+        long slack = ahead;
         if (ahead > MAX_START_AHEAD_MICROS) {
             // A clock offset gone wrong must not park the session: start now and say so.
             log.warn("phase {} was to start {} s from now; starting at once", id, ahead / 1_000_000);
+            startAt = 0;
         } else if (startAt > 0) {
-            clock.awaitMicros(startAt);
+            clock.awaitMicros(startAt, START_SPIN_MICROS);
         }
+        long instant = startAt;
+        long[] startedAt = {clock.micros()};
         Map<String, String> env = Player.environment(order, options.name());
         String failedAt = null;
         List<PhaseOrder.StepSpec> list = order.steps();
         for (int i = 0; i < list.size() && !ended; i++) {
             PhaseOrder.StepSpec step = list.get(i);
             StepResult result;
-            if (failedAt != null) {
+            if (i == 0 && first != null) {
+                result = steps.release(0, first, at -> startedAt[0] = PreciseClock.toMicros(at));
+                StepResult.Status status = result.details().map(StepResult.Details::status).orElse(StepResult.Status.FAILED);
+                if (status == StepResult.Status.KILLED) {
+                    failedAt = "the phase was aborted at step 1;";
+                } else if (result.code() != 0 && !order.continueOnFailure()) {
+                    failedAt = "step 1 (" + step.command() + ")";
+                }
+            } else if (failedAt != null) {
                 result = Player.skipped(i, step, failedAt + " failed earlier in this phase");
             } else if (!step.isCommand()) {
                 result = coordination(id, i, step);
@@ -321,13 +358,26 @@ final class V2Session {
             d.put("index", i);
             trySend(V2.STEP_FINISHED, d);
         }
-        if (order.phase().filter("reset"::equals).isPresent()) {
-            killGroups("the trial's Reset phase finished");
-            leftovers.killAll("the trial's Reset phase finished");
+        if (first != null && ended) {
+            first.discard();
         }
+        boolean reset = order.phase().filter("reset"::equals).isPresent();
+        // Taken before phase_done: a next phase may be sent at once, and its held first step
+        // must not be killed as a leftover of this one.
+        Set<Long> leftOfTrial = reset ? takeGroups() : Set.of();
         ObjectNode done = Json.object();
         done.put("id", id);
+        if (instant > 0) {
+            done.put("start_late_us", Math.max(0, startedAt[0] - instant));
+            done.put("start_slack_us", slack);
+        }
+        // Said before the clean-up below, which reads /proc and would otherwise delay every
+        // player's answer, all at the same moment.
         trySend(V2.PHASE_DONE, done);
+        if (reset) {
+            killGroups(leftOfTrial, "the trial's Reset phase finished");
+            leftovers.killAll("the trial's Reset phase finished");
+        }
     }
 
     private StepRunner.Listener listener(int id, int index, PhaseOrder.StepSpec step) {
@@ -710,9 +760,17 @@ final class V2Session {
         }
     }
 
-    private void killGroups(String why) {
+    private Set<Long> takeGroups() {
         Set<Long> ours = new HashSet<>(groups);
         groups.removeAll(ours);
+        return ours;
+    }
+
+    private void killGroups(String why) {
+        killGroups(takeGroups(), why);
+    }
+
+    private void killGroups(Set<Long> ours, String why) {
         Set<Long> killed = ProcessGroups.killLive(ours);
         if (!killed.isEmpty()) {
             log.info("{}: killed {} process group(s): {}", why, killed.size(), killed);

@@ -252,4 +252,35 @@ class CoordinationTest {
                     .containsExactly(Phase.STARTUP, Phase.RUN, Phase.RESET, Phase.STARTUP, Phase.RUN, Phase.RESET);
         }
     }
+
+    /**
+     * Over v2 a phase's first command is forked ahead of its start and held until the start
+     * instant (docs/PROTOCOL.md): held or not, a spawned first step keeps its stdin pipe for
+     * 'send:', a foreground one reads /dev/null, both see their CONDUCTOR_* variables and not
+     * the variable that carried the held command, and the player says how late it started.
+     */
+    @Test
+    void aHeldFirstStepBehavesAsAnUnheldOne() throws Exception {
+        Lab lab = new Lab(dir);
+        lab.worker("dut", "[Startup]\n"
+                + "spawn1: tr a-z A-Z\n"
+                + "step2: send: spawn1 held\\n\n"
+                + "step3: close: spawn1\n"
+                + "step4: expect: spawn1 /HELD/ 5\n"
+                + "step5: wait: spawn1 5\n"
+                + "[Run]\n"
+                + "step1: echo \"$CONDUCTOR_PHASE $CONDUCTOR_WORKER [${CONDUCTOR_HELD_STEP-unset}] $0 $# "
+                + "$(readlink /proc/$$/fd/0)\"\n");
+        Path test = lab.write();
+        try (var p = PlayerProcess.start(lab.workerFile("dut"))) {
+            Run run = conduct(test);
+            assertThat(run.exitCode()).as(run.events().toString()).isZero();
+            assertThat(run.steps("dut").get(3).stdout()).isEqualTo("HELD");
+            assertThat(run.steps("dut").getLast().stdout()).isEqualTo("run dut [unset] /bin/sh 0 /dev/null\n");
+            assertThat(run.all(Event.WorkerFinished.class)).hasSize(4)
+                    .allSatisfy(w -> assertThat(w.startLate()).isPresent());
+            assertThat(run.all(Event.WorkerStarted.class)).hasSize(4)
+                    .allSatisfy(w -> assertThat(w.clockErrorMicros()).isNotNegative());
+        }
+    }
 }
