@@ -49,7 +49,8 @@ class ScaleTest {
     Path dir;
 
     @Test
-    @Timeout(value = 150, unit = TimeUnit.SECONDS)
+    // 64 player JVMs on 2 CPUs: 90 to 135 s alone, far more beside other builds; the limit is for a hang, not a speed bar.
+    @Timeout(value = 300, unit = TimeUnit.SECONDS)
     void sixtyFourPlayersTwentyStepsFiveTrialsKeepEveryResult() throws Exception {
         int[] ports = distinctFreePorts(2 * PLAYERS);
         StringBuilder testFile = new StringBuilder("[Test]\ntrials: " + TRIALS + "\n\n[Workers]\n");
