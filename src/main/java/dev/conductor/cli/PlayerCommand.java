@@ -47,6 +47,11 @@ public final class PlayerCommand implements Callable<Integer> {
             description = "largest message accepted, in MB (default: the worker file's, else 10)")
     Long maxMessageSize;
 
+    @Option(names = "--hold-first-step",
+            description = "v2: fork each phase's first command ahead and release it at the start instant with one write "
+                    + "(an experiment for start alignment; see docs/PERFORMANCE.md)")
+    boolean holdFirstStep;
+
     @Option(names = "--token-file", paramLabel = "FILE",
             description = "shared secret: only conductors that prove they hold it may run anything (v1 is then refused)")
     Path tokenFile;
@@ -88,7 +93,7 @@ public final class PlayerCommand implements Callable<Integer> {
         long limit = maxMessageSize != null ? maxMessageSize
                 : worker.coordinator().maxMessageSize().isPresent() ? worker.coordinator().maxMessageSize().getAsLong()
                 : Frames.DEFAULT_LIMIT;
-        Player.Options options = Player.Options.of(address, name).withMaxMessageSize(limit);
+        Player.Options options = Player.Options.of(address, name).withMaxMessageSize(limit).withHoldFirstStep(holdFirstStep);
         try {
             if (tokenFile != null) {
                 options = options.withToken(dev.conductor.wire.Auth.readToken(tokenFile));

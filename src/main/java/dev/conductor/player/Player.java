@@ -45,11 +45,24 @@ public final class Player implements AutoCloseable {
      * @param maxMessageSize largest frame accepted, in bytes
      * @param readDeadline   how long a connection may take to deliver its message
      * @param workDir        where steps run
+     * @param holdFirstStep  v2: fork each phase's first command when the phase arrives and release it
+     *                       at the start instant with one write (off by default: on one 2-CPU
+     *                       machine it made the start spread larger, see docs/PERFORMANCE.md)
      */
     public record Options(InetSocketAddress bind, String name, long maxMessageSize, Duration readDeadline,
-                          Path workDir, Optional<byte[]> token, Optional<javax.net.ssl.SSLContext> tls) {
+                          Path workDir, Optional<byte[]> token, Optional<javax.net.ssl.SSLContext> tls,
+                          boolean holdFirstStep) {
         public Options(InetSocketAddress bind, String name, long maxMessageSize, Duration readDeadline, Path workDir) {
-            this(bind, name, maxMessageSize, readDeadline, workDir, Optional.empty(), Optional.empty());
+            this(bind, name, maxMessageSize, readDeadline, workDir, Optional.empty(), Optional.empty(), false);
+        }
+
+        public Options(InetSocketAddress bind, String name, long maxMessageSize, Duration readDeadline, Path workDir,
+                       Optional<byte[]> token, Optional<javax.net.ssl.SSLContext> tls) {
+            this(bind, name, maxMessageSize, readDeadline, workDir, token, tls, false);
+        }
+
+        public Options withHoldFirstStep(boolean hold) {
+            return new Options(bind, name, maxMessageSize, readDeadline, workDir, token, tls, hold);
         }
 
         public static Options of(InetSocketAddress bind, String name) {
@@ -57,17 +70,17 @@ public final class Player implements AutoCloseable {
         }
 
         public Options withMaxMessageSize(long bytes) {
-            return new Options(bind, name, bytes, readDeadline, workDir, token, tls);
+            return new Options(bind, name, bytes, readDeadline, workDir, token, tls, holdFirstStep);
         }
 
         /** Only conductors that know this shared secret may run anything (v1 is then refused). */
         public Options withToken(byte[] secret) {
-            return new Options(bind, name, maxMessageSize, readDeadline, workDir, Optional.of(secret.clone()), tls);
+            return new Options(bind, name, maxMessageSize, readDeadline, workDir, Optional.of(secret.clone()), tls, holdFirstStep);
         }
 
         /** Accept v2 over TLS (the first byte tells TLS from plain frames on the same port). */
         public Options withTls(javax.net.ssl.SSLContext context) {
-            return new Options(bind, name, maxMessageSize, readDeadline, workDir, token, Optional.of(context));
+            return new Options(bind, name, maxMessageSize, readDeadline, workDir, token, Optional.of(context), holdFirstStep);
         }
     }
 

@@ -302,7 +302,7 @@ final class V2Session {
 
     /** The phase's first step forked and held, when it is a command; null otherwise. */
     private StepRunner.Prepared prepareFirst(int id, PhaseOrder order) {
-        if (order.steps().isEmpty() || !order.steps().getFirst().isCommand()) {
+        if (!options.holdFirstStep() || order.steps().isEmpty() || !order.steps().getFirst().isCommand()) {
             return null;
         }
         PhaseOrder.StepSpec step = order.steps().getFirst();

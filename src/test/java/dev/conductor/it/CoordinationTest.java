@@ -272,7 +272,7 @@ class CoordinationTest {
                 + "step1: echo \"$CONDUCTOR_PHASE $CONDUCTOR_WORKER [${CONDUCTOR_HELD_STEP-unset}] $0 $# "
                 + "$(readlink /proc/$$/fd/0)\"\n");
         Path test = lab.write();
-        try (var p = PlayerProcess.start(lab.workerFile("dut"))) {
+        try (var p = PlayerProcess.start(lab.workerFile("dut"), "--hold-first-step")) {
             Run run = conduct(test);
             assertThat(run.exitCode()).as(run.events().toString()).isZero();
             assertThat(run.steps("dut").get(3).stdout()).isEqualTo("HELD");
