@@ -393,8 +393,13 @@ public final class Player implements AutoCloseable {
     }
 
     /** Kills every process group a step of ours started that still has a live member. */
+    /** Held while leftovers are taken and killed, so that no caller returns while another's kill is still under way. */
+    private final Object killing = new Object();
+
     private void killLeftovers(String why) {
-        killLeftovers(takeGroups(), why);
+        synchronized (killing) {
+            killLeftovers(takeGroups(), why);
+        }
     }
 
     private Set<Long> takeGroups() {
@@ -406,9 +411,11 @@ public final class Player implements AutoCloseable {
     }
 
     private void killLeftovers(Set<Long> ours, String why) {
-        Set<Long> killed = ProcessGroups.killLive(ours);
-        if (!killed.isEmpty()) {
-            log.info("{}: killed {} process group(s) left running: {}", why, killed.size(), killed);
+        synchronized (killing) {
+            Set<Long> killed = ProcessGroups.killLive(ours);
+            if (!killed.isEmpty()) {
+                log.info("{}: killed {} process group(s) left running: {}", why, killed.size(), killed);
+            }
         }
     }
 

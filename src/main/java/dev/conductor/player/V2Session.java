@@ -766,14 +766,25 @@ final class V2Session {
         return ours;
     }
 
+    /**
+     * Held while groups are taken and killed: the session's own thread (its connection closing)
+     * and {@link #shutdown} (a second Ctrl-C, just before the process halts) may both come here,
+     * and the one that finds nothing left to take must not return before the other's kill is done.
+     */
+    private final Object killing = new Object();
+
     private void killGroups(String why) {
-        killGroups(takeGroups(), why);
+        synchronized (killing) {
+            killGroups(takeGroups(), why);
+        }
     }
 
     private void killGroups(Set<Long> ours, String why) {
-        Set<Long> killed = ProcessGroups.killLive(ours);
-        if (!killed.isEmpty()) {
-            log.info("{}: killed {} process group(s): {}", why, killed.size(), killed);
+        synchronized (killing) {
+            Set<Long> killed = ProcessGroups.killLive(ours);
+            if (!killed.isEmpty()) {
+                log.info("{}: killed {} process group(s): {}", why, killed.size(), killed);
+            }
         }
     }
 
