@@ -532,6 +532,8 @@ final class V2Link implements WorkerLink {
                              BarrierDesk desk) throws InterruptedException {
         lateReporter = reporter;
         long offsetMicros = clock0.offsetMicros();
+        // Fixed for the phase: looked up once, not for every output chunk.
+        int base = indexBase(phaseId);
         boolean failed = false;
         boolean[] reported = new boolean[steps.size()];
         try {
@@ -548,7 +550,7 @@ final class V2Link implements WorkerLink {
                             + firstMissing(steps, reported) + progress(steps, reported));
                 }
                 if (in instanceof Incoming.Data data) {
-                    collectData(phaseId, trial, phase, steps, data.frame(), reporter);
+                    collectData(phaseId, base, trial, phase, steps, data.frame(), reporter);
                     continue;
                 }
                 V2.Message m = ((Incoming.Message) in).message();
@@ -558,7 +560,7 @@ final class V2Link implements WorkerLink {
                     continue;
                 }
                 int index = m.data().path("index").asInt(-1);
-                int logged = indexBase(phaseId) + index;
+                int logged = base + index;
                 switch (m.type()) {
                     case V2.STEP_STARTED -> reporter.stepStarted(trial, phase, logged,
                             PreciseClock.toInstant(m.data().path("at").asLong() - offsetMicros));
@@ -619,13 +621,14 @@ final class V2Link implements WorkerLink {
     }
 
     /** Output or file bytes of a data frame: into the transcripts, or into the file a 'get' is writing. */
-    private void collectData(int phaseId, int trial, Phase phase, List<Step> steps, DataFrame d, Reporter reporter) {
+    private void collectData(int phaseId, int base, int trial, Phase phase, List<Step> steps, DataFrame d,
+                             Reporter reporter) {
         if (d.phaseId() != phaseId) {
             late(d);
             return;
         }
         int index = d.index();
-        int logged = indexBase(phaseId) + index;
+        int logged = base + index;
         switch (d.kind()) {
             case OUTPUT -> reporter.output(trial, phase, logged, d.streamName(), d.data());
             case FILE -> {
@@ -694,25 +697,8 @@ final class V2Link implements WorkerLink {
 
     /** How a put writes: data frames when the player takes them, else JSON. */
     private dev.conductor.wire.FileTransfer.Sender fileSender() {
-        return new dev.conductor.wire.FileTransfer.Sender() {
-            @Override
-            public void send(String type, ObjectNode data) throws IOException {
-                write(V2.encode(type, data));
-            }
-
-            @Override
-            public int dataFrameLimit() {
-                return dataFrames ? (int) Math.min(Integer.MAX_VALUE, playerLimit) : 0;
-            }
-
-            @Override
-            public void sendFrame(byte[] frame, int off, int len) throws IOException {
-                synchronized (out) {
-                    out.write(frame, off, len);
-                    out.flush();
-                }
-            }
-        };
+        return dev.conductor.wire.FileTransfer.Sender.over(out, (type, data) -> write(V2.encode(type, data)), dataFrames,
+                playerLimit);
     }
 
     private String silentReason(Phase phase, List<Step> steps, boolean[] reported, int phaseId) {

@@ -687,25 +687,7 @@ final class V2Session {
 
     /** How file transfers of this session write: data frames when agreed, else JSON. */
     private FileTransfer.Sender sender() {
-        return new FileTransfer.Sender() {
-            @Override
-            public void send(String type, ObjectNode data) throws IOException {
-                V2Session.this.send(type, data);
-            }
-
-            @Override
-            public int dataFrameLimit() {
-                return dataFrames ? (int) Math.min(Integer.MAX_VALUE, peerLimit) : 0;
-            }
-
-            @Override
-            public void sendFrame(byte[] frame, int off, int len) throws IOException {
-                synchronized (out) {
-                    out.write(frame, off, len);
-                    out.flush();
-                }
-            }
-        };
+        return FileTransfer.Sender.over(out, this::send, dataFrames, peerLimit);
     }
 
     /** Sends from a step's threads; a broken connection is the reader's to notice. */

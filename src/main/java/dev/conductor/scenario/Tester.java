@@ -104,8 +104,7 @@ public final class Tester {
 
     /** Runs {@code command} in the foreground; over {@code limit} it is killed with its whole process tree. */
     public Outcome run(String command, Duration limit) {
-        int i = next;
-        return player(new Step.Command("run" + (i + 1), 0, text(command, "command"), Step.Mode.TIMEOUT,
+        return player(new Step.Command(key("run"), 0, text(command, "command"), Step.Mode.TIMEOUT,
                 positive(limit, "limit")));
     }
 
@@ -268,8 +267,6 @@ public final class Tester {
         try {
             passed = Boolean.TRUE.equals(code.call());
             message = passed ? "passed" : "did not hold";
-        } catch (Stop s) {
-            throw s;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             passed = false;

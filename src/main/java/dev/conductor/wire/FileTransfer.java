@@ -53,6 +53,33 @@ public final class FileTransfer {
         default void sendFrame(byte[] frame, int off, int len) throws IOException {
             throw new IOException("this peer takes no data frames");
         }
+
+        /**
+         * A sender over one connection: messages through {@code messages}, data frames (when the
+         * peer takes them) written whole to {@code out}, under its lock as every other write is.
+         */
+        static Sender over(java.io.OutputStream out, Sender messages, boolean dataFrames, long peerLimit) {
+            int limit = dataFrames ? (int) Math.min(Integer.MAX_VALUE, peerLimit) : 0;
+            return new Sender() {
+                @Override
+                public void send(String type, ObjectNode data) throws IOException {
+                    messages.send(type, data);
+                }
+
+                @Override
+                public int dataFrameLimit() {
+                    return limit;
+                }
+
+                @Override
+                public void sendFrame(byte[] frame, int off, int len) throws IOException {
+                    synchronized (out) {
+                        out.write(frame, off, len);
+                        out.flush();
+                    }
+                }
+            };
+        }
     }
 
 
