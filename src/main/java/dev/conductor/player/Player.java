@@ -392,10 +392,10 @@ public final class Player implements AutoCloseable {
                 StepResult.Status.SKIPPED, step.command(), java.time.Instant.now(), Duration.ZERO, "", "", 0, 0)));
     }
 
-    /** Kills every process group a step of ours started that still has a live member. */
     /** Held while leftovers are taken and killed, so that no caller returns while another's kill is still under way. */
     private final Object killing = new Object();
 
+    /** Kills every process group a step of ours started that still has a live member. */
     private void killLeftovers(String why) {
         synchronized (killing) {
             killLeftovers(takeGroups(), why);
