@@ -58,7 +58,8 @@ public final class Transcripts implements AutoCloseable {
             if (runDir.isPresent()) {
                 Path file = runDir.get().resolve(rel);
                 Files.createDirectories(file.getParent());
-                os = new java.io.BufferedOutputStream(Files.newOutputStream(file), 64 * 1024);
+                // Small pieces gathered; large ones, and a step that prints gigabytes, go around the page cache.
+                os = new java.io.BufferedOutputStream(dev.conductor.wire.BulkFileWriter.create(file), 64 * 1024);
             }
             sink = new Sink(os);
             sinks.put(rel, sink);

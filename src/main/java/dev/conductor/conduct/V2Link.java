@@ -135,7 +135,7 @@ final class V2Link implements WorkerLink {
             hello.put("conductor", "conductor-java/" + dev.conductor.player.Player.VERSION);
             hello.put("worker", worker);
             hello.put("nonce", nonce);
-            hello.putArray("capabilities").add(DataFrame.CAPABILITY);
+            hello.putArray("capabilities").add(DataFrame.CAPABILITY).add(dev.conductor.wire.FileTransfer.CRC_CAPABILITY);
             hello.put("max_message_size", maxMessageSize);
             link.write(V2.encode(V2.HELLO, hello));
             InputStream in = socket.getInputStream();

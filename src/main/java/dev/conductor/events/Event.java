@@ -124,7 +124,8 @@ public sealed interface Event {
      *
      * @param from    where it was read: for put a path on the conductor, for get one on the player
      * @param to      where it was written: for get a path relative to the run folder
-     * @param entries every file with its size and SHA-256, as both sides computed them
+     * @param entries every file with its size, its SHA-256 (computed on the conductor's side) and
+     *                its CRC32C (computed on both sides and compared)
      * @param error   why it failed, or empty
      */
     record FileCopied(Instant at, int trial, Phase phase, String worker, int index, String direction, String from,

@@ -96,6 +96,11 @@ final class V2Session {
     private volatile boolean saidBye;
     /** Both sides listed {@link DataFrame#CAPABILITY} at hello: output and file bytes go as data frames. */
     private boolean dataFrames;
+    /**
+     * The conductor checks files by CRC32C and computes their SHA-256 itself: this side computes
+     * CRC32C only (see {@link FileTransfer}).
+     */
+    private boolean crcPeer;
     private long peerLimit = Frames.DEFAULT_LIMIT;
 
     V2Session(Socket socket, String peer, Player.Options options, PreciseClock clock, Leftovers leftovers) throws IOException {
@@ -155,6 +160,7 @@ final class V2Session {
         conductorName = hello.data().path("conductor").asText("?");
         for (var c : hello.data().path("capabilities")) {
             dataFrames |= DataFrame.CAPABILITY.equals(c.asText());
+            crcPeer |= FileTransfer.CRC_CAPABILITY.equals(c.asText());
         }
         // The conductor's own limit bounds our data frames; one that does not say takes the default.
         peerLimit = hello.data().path("max_message_size").asLong(Frames.DEFAULT_LIMIT);
@@ -171,7 +177,7 @@ final class V2Session {
         welcome.put("player", options.name());
         welcome.put("player_version", Player.VERSION);
         welcome.putArray("capabilities").add("stream").add("spawn_exit").add("abort").add("clock")
-                .add(DataFrame.CAPABILITY);
+                .add(DataFrame.CAPABILITY).add(FileTransfer.CRC_CAPABILITY);
         welcome.put("max_message_size", options.maxMessageSize());
         welcome.put("nonce", playerNonce);
         welcome.put("auth", options.token().isPresent() ? Auth.SCHEME : "none");
@@ -561,7 +567,7 @@ final class V2Session {
         }
         var queue = new java.util.concurrent.LinkedBlockingQueue<Frame>(PUT_QUEUE);
         incoming.put(index, queue);
-        try (var receiver = new dev.conductor.wire.FileTransfer.Receiver(target)) {
+        try (var receiver = new dev.conductor.wire.FileTransfer.Receiver(target, !crcPeer)) {
             ObjectNode pull = Json.object();
             pull.put("id", id);
             pull.put("index", index);
@@ -595,7 +601,7 @@ final class V2Session {
                     + "' is outside this player's files folder " + options.workDir(), "");
         }
         try {
-            var entries = FileTransfer.send(source, id, index, sender());
+            var entries = FileTransfer.send(source, id, index, sender(), !crcPeer);
             return new Outcome(0, StepResult.Status.OK, "sent " + summary(entries) + " from " + source, listing(entries));
         } catch (IOException e) {
             return new Outcome(V1_ERROR, StepResult.Status.FAILED, "get " + source + ": " + e.getMessage(), "");
@@ -607,11 +613,15 @@ final class V2Session {
                 + " bytes";
     }
 
-    /** What 'sha256sum' would print for the files, so users can compare at a glance. */
+    /**
+     * What 'sha256sum' would print for the files, so users can compare at a glance; the CRC32C
+     * where the conductor computes the SHA-256 (its event log has it).
+     */
     private static String listing(List<dev.conductor.wire.FileTransfer.Entry> entries) {
         StringBuilder b = new StringBuilder();
         for (var e : entries) {
-            b.append(e.sha256()).append("  ").append(e.path().isEmpty() ? "-" : e.path()).append('\n');
+            b.append(e.sha256().isEmpty() ? "crc32c:" + e.crc32c() : e.sha256()).append("  ")
+                    .append(e.path().isEmpty() ? "-" : e.path()).append('\n');
         }
         return b.toString();
     }

@@ -100,22 +100,89 @@ class FileTransferTest {
         assertThat(Files.exists(dir.getParent().resolve("escaped"))).isFalse();
     }
 
-    @Test
-    void damagedDataIsNoticed() throws Exception {
+    /**
+     * "payload" sent as one file, each message changed by {@code tamper} on the way, into a
+     * receiver that computes SHA-256 or not; returns the receiver's error.
+     */
+    private String receiveTampered(boolean sha256, java.util.function.Consumer<Message> tamper) throws Exception {
         Files.writeString(dir.resolve("f"), "payload");
         List<Message> wire = new ArrayList<>();
         FileTransfer.send(dir.resolve("f"), 1, 0, (t, d) -> wire.add(new Message(t, d)));
-        try (var r = new FileTransfer.Receiver(dir.resolve("copy"))) {
+        try (var r = new FileTransfer.Receiver(dir.resolve("copy"), sha256)) {
             for (Message m : wire) {
-                if (m.type().equals(FileTransfer.DATA)) {
-                    m.data().put("data", java.util.Base64.getEncoder().encodeToString("pAyload".getBytes()));
-                }
+                tamper.accept(m);
                 if (r.accept(m.type(), m.data())) {
                     break;
                 }
             }
-            assertThat(r.error()).contains("arrived damaged").contains("sha256");
+            return r.error();
         }
+    }
+
+    private static void damage(Message m) {
+        if (m.type().equals(FileTransfer.DATA)) {
+            m.data().put("data", java.util.Base64.getEncoder().encodeToString("pAyload".getBytes()));
+        }
+    }
+
+    /** What a peer of before crc32c sends: file_done with the SHA-256 alone. */
+    private static void withoutCrc(Message m) {
+        if (m.type().equals(FileTransfer.FILE_DONE)) {
+            m.data().remove("crc32c");
+        }
+    }
+
+    @Test
+    void damagedDataIsNoticed() throws Exception {
+        assertThat(receiveTampered(true, FileTransferTest::damage)).contains("arrived damaged").contains("crc32c");
+        assertThat(receiveTampered(false, FileTransferTest::damage)).contains("arrived damaged").contains("crc32c");
+    }
+
+    @Test
+    void fromAPeerWithoutCrc32cTheSha256IsChecked() throws Exception {
+        assertThat(receiveTampered(true, m -> {
+            damage(m);
+            withoutCrc(m);
+        })).contains("arrived damaged").contains("sha256");
+        assertThat(receiveTampered(true, FileTransferTest::withoutCrc)).isNull();
+    }
+
+    @Test
+    void aSideThatComputesNoSha256CannotCheckAPeerThatSendsOnlyThat() throws Exception {
+        assertThat(receiveTampered(false, FileTransferTest::withoutCrc)).contains("cannot be checked").contains("only a sha256");
+    }
+
+    /**
+     * The player's side of a get with a conductor that lists crc32c: the sender computes CRC32C
+     * only, the receiver (the conductor) both, and its SHA-256 is the file's. Large enough for
+     * the receiver to hash on its background thread and to write around the page cache.
+     */
+    @Test
+    void aLargeFileFromASenderWithoutSha256GetsTheReceiversSha256() throws Exception {
+        byte[] big = new byte[9 * 1024 * 1024 + 123];
+        new java.util.Random(9).nextBytes(big);
+        Files.write(dir.resolve("big.bin"), big);
+        List<Message> wire = new ArrayList<>();
+        List<FileTransfer.Entry> sent = FileTransfer.send(dir.resolve("big.bin"), 1, 0,
+                (t, d) -> wire.add(new Message(t, d)), false);
+        assertThat(sent.getFirst().sha256()).isEmpty();
+        assertThat(wire).filteredOn(m -> m.type().equals(FileTransfer.FILE_DONE)).singleElement()
+                .satisfies(m -> assertThat(m.data().has("sha256")).isFalse());
+        try (var r = new FileTransfer.Receiver(dir.resolve("copy.bin"), true)) {
+            boolean done = false;
+            for (Message m : wire) {
+                done = r.accept(m.type(), m.data());
+            }
+            assertThat(done).isTrue();
+            assertThat(r.error()).isNull();
+            String expected = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(big));
+            assertThat(r.entries()).singleElement().satisfies(e -> {
+                assertThat(e.sha256()).isEqualTo(expected);
+                assertThat(e.crc32c()).isEqualTo(sent.getFirst().crc32c());
+                assertThat(e.bytes()).isEqualTo(big.length);
+            });
+        }
+        assertThat(Files.readAllBytes(dir.resolve("copy.bin"))).isEqualTo(big);
     }
 
     @Test

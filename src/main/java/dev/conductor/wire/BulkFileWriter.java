@@ -1,0 +1,192 @@
+package dev.conductor.wire;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * A new file written from start to end, for bulk data (the files of {@code get} and
+ * {@code put}, the conductor's transcripts of output). Its first {@link #BUFFERED} bytes go through the page cache as any write does,
+ * so that the many small files stay cached; past that, the rest goes in blocks of
+ * {@link #BLOCK} bytes that bypass the page cache ({@code O_DIRECT}) where the file system
+ * allows it, and through the page cache where it does not (tmpfs, say).
+ *
+ * <p>Why: a file of gigabytes written through the page cache costs every page of it fresh
+ * memory, which on a virtual machine whose memory the host hands out lazily costs about 4 s per
+ * GiB (see docs/PERFORMANCE.md); and it pushes out what the machine had cached. Written around
+ * the cache, the same GiB takes a third of a second. The bytes on disk are the same either way,
+ * and the file is complete when {@link #close} returns; {@link #flush} makes what was written so
+ * far visible to readers of the file at once.
+ */
+public final class BulkFileWriter extends OutputStream {
+    /** Written through the page cache before the writer goes around it. A multiple of any block size. */
+    static final int BUFFERED = 4 << 20;
+    /** What each write around the page cache carries. */
+    static final int BLOCK = 4 << 20;
+
+    private final Path path;
+    private final FileChannel channel;
+    private FileChannel direct;
+    private ByteBuffer block;
+    private int align;
+    /** Bytes in the file so far, not counting those waiting in {@link #block}. */
+    private long written;
+    private boolean directRefused;
+    private boolean closed;
+
+    private BulkFileWriter(Path path, FileChannel channel) {
+        this.path = path;
+        this.channel = channel;
+    }
+
+    /** Creates (or empties) {@code path} and opens it for writing. */
+    public static BulkFileWriter create(Path path) throws IOException {
+        return new BulkFileWriter(path, FileChannel.open(path, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING));
+    }
+
+    /** For tests: whether bytes are going around the page cache now. */
+    boolean direct() {
+        return direct != null;
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+        write(new byte[]{(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+        java.util.Objects.checkFromIndexSize(off, len, b.length);
+        if (closed) {
+            throw new IOException(path + " is closed");
+        }
+        while (len > 0) {
+            if (block == null && written >= BUFFERED && !directRefused) {
+                openDirect();
+            }
+            if (block == null) {
+                // Through the page cache: up to where the writer would go around it.
+                int n = directRefused ? len : (int) Math.min(len, BUFFERED - written);
+                writeFully(channel, ByteBuffer.wrap(b, off, n), written);
+                written += n;
+                off += n;
+                len -= n;
+                continue;
+            }
+            int n = Math.min(len, block.remaining());
+            block.put(b, off, n);
+            off += n;
+            len -= n;
+            if (!block.hasRemaining()) {
+                writeBlock();
+            }
+        }
+    }
+
+    private void openDirect() {
+        try {
+            align = (int) Math.max(512, Files.getFileStore(path).getBlockSize());
+            if (BLOCK % align != 0 || written % align != 0) {
+                directRefused = true;
+                return;
+            }
+            OpenOption directOption = com.sun.nio.file.ExtendedOpenOption.DIRECT;
+            direct = FileChannel.open(path, StandardOpenOption.WRITE, directOption);
+            block = ByteBuffer.allocateDirect(BLOCK + align).alignedSlice(align);
+            block.limit(BLOCK);
+        } catch (IOException | UnsupportedOperationException | OutOfMemoryError e) {
+            // No O_DIRECT here (tmpfs refuses it), or no direct memory to spare: the page cache it is.
+            closeQuietly(direct);
+            direct = null;
+            block = null;
+            directRefused = true;
+        }
+    }
+
+    /** Writes the full block around the page cache; should the file system refuse, through it. */
+    private void writeBlock() throws IOException {
+        block.flip();
+        try {
+            writeFully(direct, block, written);
+        } catch (IOException e) {
+            if (written > BUFFERED) {
+                throw e; // blocks went around the cache already: this is a real write error
+            }
+            // Refused on the first block (EINVAL from a file system that opens O_DIRECT but cannot do it).
+            block.rewind();
+            writeFully(channel, block, written);
+            closeQuietly(direct);
+            direct = null;
+            directRefused = true;
+        }
+        written += block.limit();
+        if (directRefused) {
+            block = null;
+        } else {
+            block.clear().limit(BLOCK);
+        }
+    }
+
+    /**
+     * Makes every byte written so far readable in the file: a block still being filled is
+     * written through the page cache where it will go; the block's own write, around the cache,
+     * covers those bytes again later (the kernel drops the cached copy first).
+     */
+    @Override
+    public void flush() throws IOException {
+        if (!closed && block != null && block.position() > 0) {
+            writeFully(channel, block.duplicate().flip(), written);
+        }
+    }
+
+    private static void writeFully(FileChannel ch, ByteBuffer buf, long at) throws IOException {
+        long pos = at;
+        while (buf.hasRemaining()) {
+            pos += ch.write(buf, pos);
+        }
+    }
+
+    /** Writes what is left: whole blocks of the file system's size around the page cache, the tail through it. */
+    @Override
+    public void close() throws IOException {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            if (block != null && block.position() > 0) {
+                int n = block.position();
+                int whole = n - n % align;
+                block.flip();
+                if (whole > 0) {
+                    block.limit(whole);
+                    writeFully(direct, block, written);
+                    written += whole;
+                }
+                block.limit(n);
+                writeFully(channel, block, written);
+                written += n - whole;
+            }
+        } finally {
+            block = null;
+            closeQuietly(direct);
+            channel.close();
+        }
+    }
+
+    private static void closeQuietly(FileChannel ch) {
+        if (ch != null) {
+            try {
+                ch.close();
+            } catch (IOException ignored) {
+                // Nothing written through it is lost: the data went by the other channel or is reported.
+            }
+        }
+    }
+}

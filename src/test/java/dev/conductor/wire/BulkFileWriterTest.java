@@ -1,0 +1,133 @@
+package dev.conductor.wire;
+
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Random;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class BulkFileWriterTest {
+    @TempDir
+    Path dir;
+
+    private static byte[] random(int n, long seed) {
+        byte[] b = new byte[n];
+        new Random(seed).nextBytes(b);
+        return b;
+    }
+
+    /** Writes {@code data} in pieces of {@code piece} bytes; returns whether the writer went around the cache. */
+    private static boolean writeInPieces(Path file, byte[] data, int piece) throws IOException {
+        boolean wentDirect = false;
+        try (BulkFileWriter w = BulkFileWriter.create(file)) {
+            for (int at = 0; at < data.length; at += piece) {
+                w.write(data, at, Math.min(piece, data.length - at));
+                wentDirect |= w.direct();
+            }
+        }
+        return wentDirect;
+    }
+
+    private static boolean directIoWorksIn(Path folder) {
+        Path probe = folder.resolve(".direct-probe");
+        try (FileChannel ignored = FileChannel.open(probe, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                com.sun.nio.file.ExtendedOpenOption.DIRECT)) {
+            return true;
+        } catch (IOException | UnsupportedOperationException e) {
+            return false;
+        } finally {
+            try {
+                Files.deleteIfExists(probe);
+            } catch (IOException ignored) {
+                // The temporary folder goes anyway.
+            }
+        }
+    }
+
+    @Test
+    void aSmallFileGoesThroughThePageCacheAndIsExact() throws Exception {
+        byte[] data = random(100_000, 1);
+        Path f = dir.resolve("small.bin");
+        assertThat(writeInPieces(f, data, 4096)).isFalse();
+        assertThat(Files.readAllBytes(f)).isEqualTo(data);
+    }
+
+    @Test
+    void aLargeFileGoesAroundThePageCacheInBlocksAndItsTailIsExact() throws Exception {
+        Assumptions.assumeTrue(directIoWorksIn(dir), "the file system of " + dir + " refuses O_DIRECT: nothing to test here");
+        // Not a multiple of any block size, in pieces that straddle every boundary.
+        byte[] data = random(BulkFileWriter.BUFFERED + 2 * BulkFileWriter.BLOCK + 4095, 2);
+        Path f = dir.resolve("large.bin");
+        assertThat(writeInPieces(f, data, 100_003)).isTrue();
+        assertThat(Files.size(f)).isEqualTo(data.length);
+        assertThat(Files.readAllBytes(f)).isEqualTo(data);
+    }
+
+    @Test
+    void aFileThatIsWholeBlocksEndsWithoutATail() throws Exception {
+        byte[] data = random(BulkFileWriter.BUFFERED + BulkFileWriter.BLOCK, 3);
+        Path f = dir.resolve("whole.bin");
+        writeInPieces(f, data, BulkFileWriter.BLOCK);
+        assertThat(Files.readAllBytes(f)).isEqualTo(data);
+    }
+
+    @Test
+    void onTmpfsWhichRefusesODirectItFallsBackToThePageCache() throws Exception {
+        Path shm = Path.of("/dev/shm");
+        Assumptions.assumeTrue(Files.isDirectory(shm) && Files.isWritable(shm), "no writable /dev/shm (tmpfs) here");
+        Assumptions.assumeFalse(directIoWorksIn(shm), "/dev/shm takes O_DIRECT here: no fallback to see");
+        Path folder = Files.createTempDirectory(shm, "bulk-writer-test-");
+        try {
+            byte[] data = random(BulkFileWriter.BUFFERED + BulkFileWriter.BLOCK + 777, 4);
+            Path f = folder.resolve("f.bin");
+            assertThat(writeInPieces(f, data, 65_536)).isFalse();
+            assertThat(Files.readAllBytes(f)).isEqualTo(data);
+        } finally {
+            try (var files = Files.list(folder)) {
+                for (Path p : files.toList()) {
+                    Files.delete(p);
+                }
+            }
+            Files.delete(folder);
+        }
+    }
+
+    @Test
+    void flushMakesABlockBeingFilledReadableAndTheBlockLaterOverwritesItExactly() throws Exception {
+        Assumptions.assumeTrue(directIoWorksIn(dir), "the file system of " + dir + " refuses O_DIRECT: nothing to test here");
+        byte[] data = random(BulkFileWriter.BUFFERED + BulkFileWriter.BLOCK + 5000, 7);
+        Path f = dir.resolve("live.bin");
+        try (BulkFileWriter w = BulkFileWriter.create(f)) {
+            int first = BulkFileWriter.BUFFERED + 1000; // into the first block
+            w.write(data, 0, first);
+            assertThat(w.direct()).isTrue();
+            w.flush();
+            assertThat(Files.readAllBytes(f)).isEqualTo(java.util.Arrays.copyOf(data, first));
+            w.write(data, first, data.length - first);
+            w.flush();
+            assertThat(Files.readAllBytes(f)).isEqualTo(data);
+        }
+        assertThat(Files.readAllBytes(f)).isEqualTo(data);
+    }
+
+    @Test
+    void anExistingFileIsReplacedAndAClosedWriterRefusesMore() throws Exception {
+        Path f = dir.resolve("again.bin");
+        Files.write(f, random(50_000, 5));
+        byte[] data = random(10, 6);
+        BulkFileWriter w = BulkFileWriter.create(f);
+        w.write(data);
+        w.close();
+        assertThat(Files.readAllBytes(f)).isEqualTo(data);
+        assertThatThrownBy(() -> w.write(data)).isInstanceOf(IOException.class).hasMessageContaining("closed");
+        w.close(); // a second close does nothing
+    }
+}
