@@ -19,5 +19,21 @@ if conductor_needs_build; then
   rm -f "$CONDUCTOR_HOME/target-build.log"
 fi
 # Small, steady memory by default (a serial collector and a capped heap: G1 would size the
-# heap from the machine's RAM); CONDUCTOR_JAVA_OPTS, even empty, replaces these flags.
-exec "$JAVA_HOME/bin/java" ${CONDUCTOR_JAVA_OPTS--XX:+UseSerialGC -Xmx128m} -cp "$JAR" "$MAIN_CLASS" "$@"
+# heap from the machine's RAM). A player also starts with a small heap, compiles with C1 only
+# and hands freed native memory back every second, so that an idle one stays under 64 MB;
+# with TLS it keeps C2, whose AES intrinsics encrypt 20 times faster than C1's code.
+# CONDUCTOR_JAVA_OPTS, even empty, replaces these flags. (dev.conductor.cli.LaunchFlags says
+# the same; a test keeps them equal.)
+case "$MAIN_CLASS" in
+  dev.conductor.cli.PlayerCommand)
+    CONDUCTOR_DEFAULT_OPTS="-XX:+UseSerialGC -Xms8m -Xmx128m -XX:TieredStopAtLevel=1 -XX:+IgnoreUnrecognizedVMOptions -XX:TrimNativeHeapInterval=1000"
+    for conductor_arg in "$@"; do
+      case "$conductor_arg" in
+        --tls-cert|--tls-cert=*)
+          CONDUCTOR_DEFAULT_OPTS="-XX:+UseSerialGC -Xms8m -Xmx128m -XX:+IgnoreUnrecognizedVMOptions -XX:TrimNativeHeapInterval=1000" ;;
+      esac
+    done ;;
+  *)
+    CONDUCTOR_DEFAULT_OPTS="-XX:+UseSerialGC -Xmx128m" ;;
+esac
+exec "$JAVA_HOME/bin/java" ${CONDUCTOR_JAVA_OPTS-$CONDUCTOR_DEFAULT_OPTS} -cp "$JAR" "$MAIN_CLASS" "$@"

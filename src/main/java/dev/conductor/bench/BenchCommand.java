@@ -39,7 +39,8 @@ public final class BenchCommand implements Callable<Integer> {
      * small. No small -Xmx: phases at the protocol's default limit of 10 MiB ran players with
      * -Xmx32m and -Xmx64m out of heap (docs/PERFORMANCE.md).
      */
-    static final String SMALL_JVM = "-XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Xms8m";
+    /** The players' flags: those bin/player starts them with. */
+    static final String SMALL_JVM = dev.conductor.cli.LaunchFlags.PLAYER;
 
     @Option(names = "--players", paramLabel = "N", split = ",", defaultValue = "1,8,32,128",
             description = "numbers of players, one case each (default: ${DEFAULT-VALUE})")
@@ -69,12 +70,12 @@ public final class BenchCommand implements Callable<Integer> {
     boolean inProcess;
 
     @Option(names = "--player-java-opts", paramLabel = "OPTS", defaultValue = SMALL_JVM,
-            description = "options of the player JVMs; '' for the JVM's defaults (default: ${DEFAULT-VALUE})")
+            description = "options of the player JVMs; '' for the JVM's defaults (default: bin/player's, ${DEFAULT-VALUE})")
     String playerJavaOpts;
 
     @Option(names = "--baseline-players", paramLabel = "N", defaultValue = "8",
-            description = "also run N players with the JVM's default options (as bin/player without "
-                    + "CONDUCTOR_JAVA_OPTS), to compare; 0 for none (default: ${DEFAULT-VALUE})")
+            description = "also run N players with the JVM's default options (as bin/player with "
+                    + "CONDUCTOR_JAVA_OPTS=''), to compare; 0 for none (default: ${DEFAULT-VALUE})")
     int baselinePlayers;
 
     @Option(names = "--io-deadline", paramLabel = "SECONDS", defaultValue = "30",
@@ -90,8 +91,14 @@ public final class BenchCommand implements Callable<Integer> {
             description = "how long all players of a case may take to listen (default: ${DEFAULT-VALUE})")
     int startDeadline;
 
-    @Option(names = "--settle", paramLabel = "MS", defaultValue = "1000",
-            description = "how long idle players are left alone before their memory is read (default: ${DEFAULT-VALUE})")
+    /*
+     * Six seconds: the JVM hands the compiler's cached arena chunks back to malloc every 5 s
+     * (its chunk pool cleaner), and the players' native-heap trim returns them to the system
+     * within a second; a player idle for minutes, as players are between runs, is past both.
+     */
+    @Option(names = "--settle", paramLabel = "MS", defaultValue = "6000",
+            description = "how long idle players are left alone before their memory is read; past the JVM's 5-s "
+                    + "clean-up of compiler memory (default: ${DEFAULT-VALUE})")
     int settleMillis;
 
     @Option(names = "--out", paramLabel = "FILE", defaultValue = "target/bench/result.json",

@@ -77,9 +77,13 @@ final class IoBench implements Callable<Integer> {
     List<String> cases;
 
     @Option(names = "--java-opts", paramLabel = "OPTS",
-            description = "flags of the player and conductor JVMs (default: this JVM's own, which bin/bench starts "
-                    + "with the launchers' flags, like bin/conduct and bin/player)")
+            description = "flags of the conductor JVM (default: this JVM's own, which bin/bench starts "
+                    + "with the launchers' flags, like bin/conduct)")
     String javaOpts;
+
+    @Option(names = "--player-java-opts", paramLabel = "OPTS", defaultValue = dev.conductor.cli.LaunchFlags.PLAYER,
+            description = "flags of the player JVM; '' for the JVM's defaults (default: bin/player's, ${DEFAULT-VALUE})")
+    String playerJavaOpts;
 
     @Option(names = "--marker", paramLabel = "TEXT", defaultValue = "CONDUCTOR-IO-BENCH-MARKER-7f3a9c",
             description = "what the expect step and grep look for, printed once at the very end (default: ${DEFAULT-VALUE})")
@@ -116,6 +120,7 @@ final class IoBench implements Callable<Integer> {
             }
         }
         List<String> opts = javaOpts != null ? split(javaOpts) : ManagementFactory.getRuntimeMXBean().getInputArguments();
+        List<String> playerOpts = split(playerJavaOpts);
         PrintStream progress = System.err;
         Path dir = Files.createTempDirectory("conductor-io-bench-");
         Map<String, List<Sample>> samples = new LinkedHashMap<>();
@@ -124,8 +129,8 @@ final class IoBench implements Callable<Integer> {
             long t0 = System.nanoTime();
             writeData(data, size, marker);
             long bytes = Files.size(data);
-            progress.printf(Locale.ROOT, "bench io: wrote %s (%d bytes) in %.1f s; JVM flags '%s'%n", data, bytes,
-                    (System.nanoTime() - t0) / 1e9, String.join(" ", opts));
+            progress.printf(Locale.ROOT, "bench io: wrote %s (%d bytes) in %.1f s; conductor JVM flags '%s', player '%s'%n",
+                    data, bytes, (System.nanoTime() - t0) / 1e9, String.join(" ", opts), String.join(" ", playerOpts));
             long s0 = System.nanoTime();
             String sha = sha256(data);
             double shaSeconds = (System.nanoTime() - s0) / 1e9;
@@ -136,19 +141,19 @@ final class IoBench implements Callable<Integer> {
                     progress.printf("bench io: repetition %d/%d, %s%n", rep, reps, c);
                     switch (c) {
                         case "expect" -> {
-                            add(samples, "expect (ours)", conducted(dir, opts, "expect", bytes, sha));
+                            add(samples, "expect (ours)", conducted(dir, opts, playerOpts, "expect", bytes, sha));
                             add(samples, "cat | grep -m1", grep(dir, data, bytes));
                         }
                         case "get" -> {
-                            add(samples, "get (ours)", conducted(dir, opts, "get", bytes, sha));
+                            add(samples, "get (ours)", conducted(dir, opts, playerOpts, "get", bytes, sha));
                             add(samples, "raw loopback TCP", rawTcp(bytes));
                         }
-                        default -> add(samples, "stream (ours)", conducted(dir, opts, "stream", bytes, sha));
+                        default -> add(samples, "stream (ours)", conducted(dir, opts, playerOpts, "stream", bytes, sha));
                     }
                 }
             }
-            report(System.out, samples, bytes, opts);
-            writeJson(samples, bytes, opts);
+            report(System.out, samples, bytes, opts, playerOpts);
+            writeJson(samples, bytes, opts, playerOpts);
             return 0;
         } catch (IOException | IllegalStateException e) {
             System.err.println("bench io: NOT MEASURED: " + e.getMessage());
@@ -263,7 +268,7 @@ final class IoBench implements Callable<Integer> {
     }
 
     /** One run of {@code conduct} (its own JVM) against one player (its own JVM), the case's one Run phase. */
-    private Sample conducted(Path dir, List<String> opts, String kind, long bytes, String sha) throws IOException, InterruptedException {
+    private Sample conducted(Path dir, List<String> opts, List<String> playerOpts, String kind, long bytes, String sha) throws IOException, InterruptedException {
         String run = switch (kind) {
             case "expect" -> "spawn1 = cat data.txt\nstep2 = expect: spawn1 /" + marker + "/ 3600\nstep3 = wait: spawn1 60\n";
             case "get" -> "step1 = get: data.txt fetched.txt 3600\n";
@@ -277,7 +282,7 @@ final class IoBench implements Callable<Integer> {
         BenchLab.deleteTree(results);
         Path logs = dir.resolve("logs");
         Files.createDirectories(logs);
-        try (Jvm player = Jvm.start("player", opts, dir, logs, "dev.conductor.cli.PlayerCommand",
+        try (Jvm player = Jvm.start("player", playerOpts, dir, logs, "dev.conductor.cli.PlayerCommand",
                 "-q", "-b", BenchLab.LOOPBACK, "-p", "0", worker.toString())) {
             int port = player.awaitListening(Duration.ofSeconds(60));
             writeWorker(worker, port, run);
@@ -532,10 +537,11 @@ final class IoBench implements Callable<Integer> {
         return median(s.stream().map(Sample::mbPerSecond).toList());
     }
 
-    private void report(PrintStream o, Map<String, List<Sample>> samples, long bytes, List<String> opts) {
+    private void report(PrintStream o, Map<String, List<Sample>> samples, long bytes, List<String> opts,
+                        List<String> playerOpts) {
         o.println();
-        o.printf(Locale.ROOT, "bench io: %d bytes (%.1f MB) per run, %d repetition(s), medians; JVM flags '%s'%n",
-                bytes, bytes / 1e6, reps, String.join(" ", opts));
+        o.printf(Locale.ROOT, "bench io: %d bytes (%.1f MB) per run, %d repetition(s), medians; conductor JVM flags "
+                + "'%s', player '%s'%n", bytes, bytes / 1e6, reps, String.join(" ", opts), String.join(" ", playerOpts));
         o.printf(Locale.ROOT, "%-34s %10s %10s  %-28s %s%n", "what", "MB/s", "seconds", "samples (MB/s)",
                 "other CPUs busy, CPU s player/conductor (medians)");
         samples.forEach((k, v) -> o.printf(Locale.ROOT, "%-34s %10.1f %10.2f  %-28s %s%n", k, medianMbs(v),
@@ -571,11 +577,13 @@ final class IoBench implements Callable<Integer> {
                 a / b >= 0.5 ? "MET" : "NOT MET");
     }
 
-    private void writeJson(Map<String, List<Sample>> samples, long bytes, List<String> opts) throws IOException {
+    private void writeJson(Map<String, List<Sample>> samples, long bytes, List<String> opts, List<String> playerOpts)
+            throws IOException {
         ObjectNode root = Json.object();
         root.put("bytes", bytes);
         root.put("repetitions", reps);
         root.put("java_opts", String.join(" ", opts));
+        root.put("player_java_opts", String.join(" ", playerOpts));
         root.put("machine", Machine.here().describe());
         ObjectNode all = root.putObject("samples");
         samples.forEach((k, v) -> {

@@ -1,5 +1,7 @@
 package dev.conductor.it;
 
+import dev.conductor.cli.LaunchFlags;
+
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.conductor.wire.Json;
 import org.junit.jupiter.api.Test;
@@ -15,8 +17,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -32,7 +32,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class StreamingTest {
     /** The launcher's {@code ${CONDUCTOR_JAVA_OPTS:-default}} or {@code ${CONDUCTOR_JAVA_OPTS-default}}. */
-    private static final Pattern LAUNCHER_OPTS = Pattern.compile("\\$\\{CONDUCTOR_JAVA_OPTS(:?)-([^}]*)}");
     private static final long MB_LIMIT = 256L * 1000 * 1000;
     private static final int TAIL_LIMIT = 64 * 1024;
 
@@ -43,8 +42,8 @@ class StreamingTest {
     @Timeout(value = 15, unit = TimeUnit.MINUTES) // backstop; each wait below has a deadline scaled to the size
     void aStepPrintingHundredsOfMegabytesIsStreamedToDiskWithBoundedMemoryOnBothSides() throws Exception {
         long bytes = Long.getLong("conductor.streaming.bytes", 256L * 1024 * 1024);
-        String conductorOpts = System.getProperty("conductor.streaming.conductor.opts", launcherOpts());
-        String playerOpts = System.getProperty("conductor.streaming.player.opts", launcherOpts());
+        String conductorOpts = System.getProperty("conductor.streaming.conductor.opts", launcherOpts(LaunchFlags.CONDUCTOR));
+        String playerOpts = System.getProperty("conductor.streaming.player.opts", launcherOpts(LaunchFlags.PLAYER));
         Lab lab = new Lab(dir);
         // Long limit: the step ends when everything is printed, however slow the machine.
         lab.worker("big", "[Run]\ntimeout3600: head -c " + bytes + " /dev/zero | tr '\\0' 'x'\n");
@@ -133,16 +132,13 @@ class StreamingTest {
                 .isLessThan(MB_LIMIT);
     }
 
-    /** The JVM flags {@code bin/conduct} and {@code bin/player} would start java with, here and now. */
-    private static String launcherOpts() throws IOException {
-        String launcher = Files.readString(Path.of("bin", "lib", "launch.sh"));
-        Matcher m = LAUNCHER_OPTS.matcher(launcher);
-        if (!m.find()) {
-            throw new AssertionError("bin/lib/launch.sh no longer passes ${CONDUCTOR_JAVA_OPTS...} to java: update this test");
-        }
-        boolean emptyMeansUnset = !m.group(1).isEmpty();
+    /**
+     * The JVM flags {@code bin/conduct} or {@code bin/player} would start java with, here and now:
+     * {@link LaunchFlags}, unless CONDUCTOR_JAVA_OPTS is set (even empty).
+     */
+    private static String launcherOpts(String defaults) {
         String env = System.getenv("CONDUCTOR_JAVA_OPTS");
-        return env == null || (emptyMeansUnset && env.isEmpty()) ? m.group(2) : env;
+        return env == null ? defaults : env;
     }
 
     private static void assertOnly(char expected, Path file) throws Exception {
