@@ -41,6 +41,18 @@ final class OutputWatch {
     /** No match of the waiting search begins before this offset. */
     private long resumeAt;
     private String found;
+    /**
+     * Told when an expect begins or ends waiting (the step's output spools while one waits);
+     * called without this watch's lock, so that it may take locks of its own.
+     */
+    private volatile Runnable onWaiting = () -> {
+    };
+    /** An expect waits: readable without the lock. */
+    private volatile boolean expecting;
+
+    void onWaitingChanged(Runnable r) {
+        onWaiting = r;
+    }
 
     synchronized void feed(byte[] buf, int off, int len) {
         for (int at = off; at < off + len; at += PIECE) {
@@ -78,6 +90,11 @@ final class OutputWatch {
         return waiting != null;
     }
 
+    /** An expect waits on this output, or is about to; without taking the lock. */
+    boolean expecting() {
+        return expecting;
+    }
+
     /** For tests: the bytes the ring holds (its memory). */
     synchronized int capacity() {
         return ring.length;
@@ -99,25 +116,34 @@ final class OutputWatch {
     Result await(String regex, Duration limit) throws InterruptedException {
         Search search = Search.of(new String(regex.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1));
         long deadline = System.nanoTime() + limit.toNanos();
-        synchronized (this) {
-            waiting = search;
-            resumeAt = head;
-            found = null;
-            tryMatch();
-            try {
-                while (found == null && !ended) {
-                    long left = deadline - System.nanoTime();
-                    if (left <= 0) {
-                        break;
-                    }
-                    TimeUnit.NANOSECONDS.timedWait(this, left);
+        expecting = true;
+        onWaiting.run();
+        try {
+            return awaitLocked(search, deadline);
+        } finally {
+            expecting = false;
+            onWaiting.run();
+        }
+    }
+
+    private synchronized Result awaitLocked(Search search, long deadline) throws InterruptedException {
+        waiting = search;
+        resumeAt = head;
+        found = null;
+        tryMatch();
+        try {
+            while (found == null && !ended) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    break;
                 }
-                String match = found;
-                return new Result(match != null, match == null ? null : utf8(match), ended, utf8(tail()));
-            } finally {
-                waiting = null;
-                found = null;
+                TimeUnit.NANOSECONDS.timedWait(this, left);
             }
+            String match = found;
+            return new Result(match != null, match == null ? null : utf8(match), ended, utf8(tail()));
+        } finally {
+            waiting = null;
+            found = null;
         }
     }
 

@@ -377,6 +377,7 @@ final class V2Session {
             done.put("start_late_us", Math.max(0, startedAt[0] - instant));
             done.put("start_slack_us", slack);
         }
+        drainSpools();
         // Said before the clean-up below, which reads /proc and would otherwise delay every
         // player's answer, all at the same moment.
         trySend(V2.PHASE_DONE, done);
@@ -388,6 +389,14 @@ final class V2Session {
 
     private StepRunner.Listener listener(int id, int index, PhaseOrder.StepSpec step) {
         OutputWatch watch = step.spawn() ? new OutputWatch() : null;
+        // A spawned step's output may be expected: it goes through spools (see OutputSpool).
+        OutputSpool[] spools = watch == null ? null : new OutputSpool[]{spool(id, index, 1, watch), spool(id, index, 2, watch)};
+        if (watch != null) {
+            watch.onWaitingChanged(() -> {
+                spools[0].expectChanged();
+                spools[1].expectChanged();
+            });
+        }
         return new StepRunner.Listener() {
             @Override
             public void spawned(Process process) {
@@ -401,6 +410,8 @@ final class V2Session {
             public void outputEnded() {
                 if (watch != null) {
                     watch.end();
+                    spools[0].end();
+                    spools[1].end();
                 }
             }
 
@@ -417,17 +428,18 @@ final class V2Session {
             public void output(int stream, byte[] buf, int off, int len) {
                 if (watch != null) {
                     watch.feed(buf, off, len);
-                }
-                if (dataFrames) {
-                    sendOutputFrames(id, index, stream, buf, off, len);
+                    try {
+                        spools[stream - 1].output(buf, off, len);
+                    } catch (IOException e) {
+                        log.debug("sending output to {} failed: {}", peer, e.getMessage());
+                    }
                     return;
                 }
-                ObjectNode d = Json.object();
-                d.put("id", id);
-                d.put("index", index);
-                d.put("stream", stream == 1 ? "stdout" : "stderr");
-                d.put("data", Base64.getEncoder().encodeToString(java.util.Arrays.copyOfRange(buf, off, off + len)));
-                trySend(V2.OUTPUT, d);
+                try {
+                    sendOutput(id, index, stream, buf, off, len);
+                } catch (IOException e) {
+                    log.debug("sending output to {} failed: {}", peer, e.getMessage());
+                }
             }
 
             @Override
@@ -436,9 +448,68 @@ final class V2Session {
                 d.put("id", id);
                 d.put("index", index);
                 d.put("code", code);
-                trySend(V2.SPAWN_EXITED, d);
+                // Its output read so far goes first; waited for on a thread of its own, not on
+                // the JDK's thread that saw the process end.
+                Thread.ofPlatform().daemon().name("spawn-exited-" + (index + 1)).start(() -> {
+                    awaitSent(spools[0]);
+                    awaitSent(spools[1]);
+                    trySend(V2.SPAWN_EXITED, d);
+                });
             }
         };
+    }
+
+    /** Spools of the spawned steps' output, until their streams end and all of it went out. */
+    private final Set<OutputSpool> spools = ConcurrentHashMap.newKeySet();
+    /** How long a spool may send nothing before a phase's end stops waiting for it (the conductor is not reading). */
+    private static final Duration SPOOL_STALL = SILENCE.multipliedBy(2);
+
+    private OutputSpool spool(int id, int index, int stream, OutputWatch watch) {
+        OutputSpool s = new OutputSpool((buf, off, len) -> sendOutput(id, index, stream, buf, off, len),
+                Path.of(System.getProperty("java.io.tmpdir")), watch::expecting,
+                (stream == 1 ? "stdout" : "stderr") + "-of-step-" + (index + 1));
+        spools.add(s);
+        return s;
+    }
+
+    /** Waits until what {@code s} has read went out, while it keeps sending. */
+    private void awaitSent(OutputSpool s) {
+        try {
+            if (!s.awaitSent(SPOOL_STALL)) {
+                log.warn("output of a spawned step could not be sent to {} for {} s: going on without it", peer,
+                        SPOOL_STALL.toSeconds());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Before a phase's end is told: the output its spawned steps printed so far is sent. */
+    private void drainSpools() {
+        for (OutputSpool s : spools) {
+            awaitSent(s);
+            if (s.done()) {
+                spools.remove(s);
+                s.close();
+            }
+        }
+    }
+
+    /** Output of a step: data frames when agreed, else JSON with base64. Throws when the link is broken. */
+    private void sendOutput(int id, int index, int stream, byte[] buf, int off, int len) throws IOException {
+        if (ended) {
+            throw new IOException("the session ended");
+        }
+        if (dataFrames) {
+            sendOutputFrames(id, index, stream, buf, off, len);
+            return;
+        }
+        ObjectNode d = Json.object();
+        d.put("id", id);
+        d.put("index", index);
+        d.put("stream", stream == 1 ? "stdout" : "stderr");
+        d.put("data", Base64.getEncoder().encodeToString(java.util.Arrays.copyOfRange(buf, off, off + len)));
+        send(V2.OUTPUT, d);
     }
 
     /** Runs a step that is not a command; see docs/CONFIG.md for what each kind does. */
@@ -678,19 +749,14 @@ final class V2Session {
      * left before the bytes (see {@link StepRunner.Listener#output}); split when the conductor's
      * limit is smaller than the chunk.
      */
-    private void sendOutputFrames(int id, int index, int stream, byte[] buf, int off, int len) {
+    private void sendOutputFrames(int id, int index, int stream, byte[] buf, int off, int len) throws IOException {
         int most = (int) Math.min(len, Math.max(1, Math.min(Integer.MAX_VALUE, peerLimit) - DataFrame.HEADER));
         for (int at = off; at < off + len && !ended; at += most) {
             int n = Math.min(most, off + len - at);
             int from = DataFrame.frameInPlace(buf, at, n, DataFrame.Kind.OUTPUT, id, index, stream);
-            try {
-                synchronized (out) {
-                    out.write(buf, from, n + DataFrame.HEADROOM);
-                    out.flush();
-                }
-            } catch (IOException e) {
-                log.debug("sending output to {} failed: {}", peer, e.getMessage());
-                return;
+            synchronized (out) {
+                out.write(buf, from, n + DataFrame.HEADROOM);
+                out.flush();
             }
         }
     }
@@ -750,6 +816,9 @@ final class V2Session {
         } catch (IOException ignored) {
             // Closed either way.
         }
+        // After the socket: a spool's sender blocked in a write ends with it.
+        spools.forEach(OutputSpool::close);
+        spools.clear();
     }
 
     private Set<Long> takeGroups() {

@@ -156,6 +156,39 @@ class CoordinationTest {
         }
     }
 
+    /**
+     * While the expect waits, the spawned step's output is kept (in memory, then in a spill file)
+     * and sent after: every byte still reaches the transcript, in order, before the phase ends.
+     */
+    @Test
+    void outputKeptWhileAnExpectWaitsArrivesWholeAndInOrder() throws Exception {
+        Lab lab = new Lab(dir);
+        lab.worker("dut", "[Run]\nspawn1: seq 1 3000000; echo THE-END; seq 3000001 3100000\n"
+                + "step2: expect: spawn1 /THE-END/ 60\nstep3: wait: spawn1 60\n");
+        Path test = lab.write();
+        try (var p = PlayerProcess.start(lab.workerFile("dut"))) {
+            Run run = conduct(test);
+            assertThat(run.exitCode()).isZero();
+            StringBuilder expected = new StringBuilder(24_000_000);
+            for (int i = 1; i <= 3_100_000; i++) {
+                expected.append(i).append('\n');
+                if (i == 3_000_000) {
+                    expected.append("THE-END\n");
+                }
+            }
+            byte[] transcript = Files.readAllBytes(dir.resolve("run/trial-1/dut.out"));
+            assertThat(transcript.length).isEqualTo(expected.length());
+            assertThat(new String(transcript, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo(expected.toString());
+            // The chunks' offsets follow each other with no gap and no overlap.
+            long at = 0;
+            for (Event.Output o : run.all(Event.Output.class)) {
+                assertThat(o.offset()).isEqualTo(at);
+                at += o.length();
+            }
+            assertThat(at).isEqualTo(transcript.length);
+        }
+    }
+
     @Test
     void coordinationStepsAreCheckedBeforeAnythingRuns() throws Exception {
         Lab lab = new Lab(dir);
