@@ -102,6 +102,40 @@ class OutputWatchTest {
         assertThat(w.capacity()).isEqualTo(OutputWatch.KEEP);
     }
 
+    /**
+     * Literals at every kind of place, against a plain search of the same bytes: in the middle
+     * of a chunk, across chunks, and across the ring's end (the search's fast path stops there).
+     */
+    @Test
+    void aLiteralIsFoundWhereverItLiesAgainstAPlainSearch() throws Exception {
+        java.util.Random rnd = new java.util.Random(12);
+        byte[] needle = "NEEDLE-0123456789".getBytes(StandardCharsets.US_ASCII);
+        for (int round = 0; round < 40; round++) {
+            OutputWatch w = new OutputWatch();
+            // Noise of lowercase letters (never the needle's), long enough to wrap the ring a few times.
+            int before = OutputWatch.KEEP * (1 + round % 3) + rnd.nextInt(OutputWatch.KEEP);
+            if (round % 4 == 0) {
+                before = OutputWatch.KEEP * 2 - needle.length / 2 - rnd.nextInt(3); // straddles the ring's end
+            }
+            byte[] all = new byte[before + needle.length + 1000];
+            for (int i = 0; i < all.length; i++) {
+                all[i] = (byte) ('a' + rnd.nextInt(26));
+            }
+            System.arraycopy(needle, 0, all, before, needle.length);
+            CompletableFuture<OutputWatch.Result> r = expect(w, "NEEDLE-0123456789");
+            for (int at = 0; at < all.length; ) {
+                int n = Math.min(all.length - at, 1 + rnd.nextInt(300_000));
+                w.feed(all, at, n);
+                at += n;
+            }
+            OutputWatch.Result got = r.get(20, TimeUnit.SECONDS);
+            assertThat(got.matched()).as("round %d, needle at %d", round, before).isTrue();
+            // Nothing after the match was consumed: the 1000 bytes behind it are still there.
+            OutputWatch.Result rest = w.await("[a-z]{1000}", Duration.ofMillis(100));
+            assertThat(rest.matched()).as("round %d: the match ended where the needle does", round).isTrue();
+        }
+    }
+
     @Test
     void unconsumedOutputIsKeptUpToItsLimit() throws Exception {
         OutputWatch w = new OutputWatch();
