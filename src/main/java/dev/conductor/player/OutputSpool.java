@@ -21,6 +21,13 @@ import java.util.function.BooleanSupplier;
 final class OutputSpool implements AutoCloseable {
     /** Output kept in memory before it goes to disk; past it, sending waits for the expect. */
     static final int MEMORY = 4 << 20;
+    /**
+     * The most a spill file holds: 2 GiB, and never more than a quarter of the disk space free
+     * when it is made. When it is full, kept output goes out while the expect still waits, and
+     * the reader waits for the link again: an expect that never matches a flood cannot fill
+     * the disk.
+     */
+    static final long SPILL_MAX = 2L << 30;
 
     /** Sends {@code len} bytes at {@code off} of {@code buf}, with {@link StepRunner#HEADROOM} free bytes before them. */
     interface Sink {
@@ -42,6 +49,11 @@ final class OutputSpool implements AutoCloseable {
     /** Where in {@link #spill} sending has got to. */
     private long spillSent;
     private boolean spillRefused;
+    private final long spillMax;
+    private long spillCap;
+    /** The reader waits for room in the spill file: sending must not wait for the expect then. */
+    private boolean spillFull;
+    private long spilledPeak;
     /** The sender thread is sending a chunk taken from here. */
     private boolean sending;
     private long offered;
@@ -57,6 +69,12 @@ final class OutputSpool implements AutoCloseable {
      * @param name          for the sender thread and messages, e.g. {@code stdout of step 3}
      */
     OutputSpool(Sink sink, Path spillFolder, BooleanSupplier expectWaiting, String name) {
+        this(sink, spillFolder, expectWaiting, name, SPILL_MAX);
+    }
+
+    /** For tests: a smaller spill file. */
+    OutputSpool(Sink sink, Path spillFolder, BooleanSupplier expectWaiting, String name, long spillMax) {
+        this.spillMax = spillMax;
         this.sink = sink;
         this.spillFolder = spillFolder;
         this.expectWaiting = expectWaiting;
@@ -102,8 +120,24 @@ final class OutputSpool implements AutoCloseable {
         try {
             if (spill == null) {
                 spill = SpillFile.in(spillFolder);
+                spillCap = Math.min(spillMax, java.nio.file.Files.getFileStore(spillFolder).getUsableSpace() / 4);
+            }
+            while (!closed && spilled() > 0 && spilled() + len > spillCap) {
+                spillFull = true; // what is kept goes out now, expect or not
+                notifyAll();
+                try {
+                    wait(1000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+            spillFull = false;
+            if (closed) {
+                return;
             }
             spill.append(buf, off, len);
+            spilledPeak = Math.max(spilledPeak, spilled());
             if (queue.peekLast() instanceof long[] stretch) {
                 stretch[0] = spill.end();
             } else {
@@ -140,7 +174,12 @@ final class OutputSpool implements AutoCloseable {
 
     /** Whether kept output should wait: an expect waits and more than {@link #MEMORY} is kept. */
     private boolean held() {
-        return expectWaiting.getAsBoolean() && memoryBytes + spilled() > MEMORY && !ended && !spillRefused;
+        return expectWaiting.getAsBoolean() && memoryBytes + spilled() > MEMORY && !ended && !spillRefused && !spillFull;
+    }
+
+    /** For tests: the most the spill file held unsent. */
+    synchronized long spilledPeak() {
+        return spilledPeak;
     }
 
     /** The stream ended and all of it went out (or the spool was closed). */
