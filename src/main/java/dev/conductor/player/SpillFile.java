@@ -46,6 +46,10 @@ final class SpillFile implements AutoCloseable {
         this.align = align;
         this.tail = block();
         this.read = ByteBuffer.allocateDirect(BLOCK + align).alignedSlice(align);
+        // Every block it will ever use, now: an append then never fails half-way for want of memory.
+        for (int i = 0; i < IN_FLIGHT; i++) {
+            free.add(block());
+        }
         this.writer = Thread.ofPlatform().daemon().name("spill-writer").start(this::writeBlocks);
     }
 
@@ -70,7 +74,12 @@ final class SpillFile implements AutoCloseable {
             } catch (IOException | UnsupportedOperationException e) {
                 ch = FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE);
             }
-            return new SpillFile(ch, align);
+            try {
+                return new SpillFile(ch, align);
+            } catch (OutOfMemoryError e) {
+                ch.close(); // no direct memory for its blocks: the caller keeps output in memory instead
+                throw e;
+            }
         } finally {
             Files.deleteIfExists(p);
         }
@@ -112,7 +121,7 @@ final class SpillFile implements AutoCloseable {
                 pending.put(filled, tail);
                 queue.add(filled);
                 filled++;
-                tail = free.isEmpty() ? block() : free.poll();
+                tail = free.isEmpty() ? block() : free.poll(); // empty only after an interrupted wait
                 tail.clear().limit(BLOCK);
                 notifyAll();
             }
@@ -152,7 +161,7 @@ final class SpillFile implements AutoCloseable {
             synchronized (this) {
                 queue.poll();
                 ByteBuffer done = pending.remove(n);
-                if (free.size() < IN_FLIGHT) {
+                if (free.size() < IN_FLIGHT + 1) {
                     free.add(done);
                 }
                 notifyAll();
