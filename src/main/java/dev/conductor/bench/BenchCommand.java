@@ -33,15 +33,6 @@ import java.util.concurrent.Callable;
         exitCodeList = {"0:every case was measured (whether the bars are met is in the table, not the exit code)",
                 "1:a case could not be measured (a player did not start, a run failed)", "2:bad usage"})
 public final class BenchCommand implements Callable<Integer> {
-    /**
-     * A small JVM for a daemon that mostly waits: the serial collector (no parallel GC threads,
-     * no G1 remembered sets), C1 only (no C2 compiler threads and arenas), and a heap that starts
-     * small. No small -Xmx: phases at the protocol's default limit of 10 MiB ran players with
-     * -Xmx32m and -Xmx64m out of heap (docs/PERFORMANCE.md).
-     */
-    /** The players' flags: those bin/player starts them with. */
-    static final String SMALL_JVM = dev.conductor.cli.LaunchFlags.PLAYER;
-
     @Option(names = "--players", paramLabel = "N", split = ",", defaultValue = "1,8,32,128",
             description = "numbers of players, one case each (default: ${DEFAULT-VALUE})")
     List<Integer> players;
@@ -69,9 +60,8 @@ public final class BenchCommand implements Callable<Integer> {
             description = "also run every case with the players as threads of this JVM, for comparison")
     boolean inProcess;
 
-    @Option(names = "--player-java-opts", paramLabel = "OPTS", defaultValue = SMALL_JVM,
-            description = "options of the player JVMs; '' for the JVM's defaults (default: bin/player's, ${DEFAULT-VALUE})")
-    String playerJavaOpts;
+    @CommandLine.Mixin
+    PlayerJavaOpts playerJavaOpts;
 
     @Option(names = "--baseline-players", paramLabel = "N", defaultValue = "8",
             description = "also run N players with the JVM's default options (as bin/player with "
@@ -133,7 +123,7 @@ public final class BenchCommand implements Callable<Integer> {
         PrintStream progress = System.err;
         BenchCase.Settings settings = new BenchCase.Settings(warmup, Duration.ofSeconds(ioDeadline), startingAtOnce,
                 Duration.ofSeconds(startDeadline), Duration.ofMillis(settleMillis), keep, progress);
-        List<String> opts = split(playerJavaOpts);
+        List<String> opts = split(playerJavaOpts.value);
         List<BenchCase> cases = new ArrayList<>();
         for (int n : players) {
             cases.add(new BenchCase(n, PlayerFleet.Mode.JVM, opts, trialsFor(n), protocol));

@@ -81,9 +81,8 @@ final class IoBench implements Callable<Integer> {
                     + "with the launchers' flags, like bin/conduct)")
     String javaOpts;
 
-    @Option(names = "--player-java-opts", paramLabel = "OPTS", defaultValue = dev.conductor.cli.LaunchFlags.PLAYER,
-            description = "flags of the player JVM; '' for the JVM's defaults (default: bin/player's, ${DEFAULT-VALUE})")
-    String playerJavaOpts;
+    @CommandLine.Mixin
+    PlayerJavaOpts playerJavaOpts;
 
     @Option(names = "--marker", paramLabel = "TEXT", defaultValue = "CONDUCTOR-IO-BENCH-MARKER-7f3a9c",
             description = "what the expect step and grep look for, printed once at the very end (default: ${DEFAULT-VALUE})")
@@ -120,7 +119,7 @@ final class IoBench implements Callable<Integer> {
             }
         }
         List<String> opts = javaOpts != null ? split(javaOpts) : ManagementFactory.getRuntimeMXBean().getInputArguments();
-        List<String> playerOpts = split(playerJavaOpts);
+        List<String> playerOpts = split(playerJavaOpts.value);
         PrintStream progress = System.err;
         Path dir = Files.createTempDirectory("conductor-io-bench-");
         Map<String, List<Sample>> samples = new LinkedHashMap<>();

@@ -16,7 +16,8 @@ public final class LaunchFlags {
      * {@code bin/player}: as {@link #CONDUCTOR}, and a heap that starts small, the C1 compiler
      * only (a player's work is system calls and the JDK's intrinsics: copies, CRC32C), and
      * freed native memory handed back every second (ignored by a JDK 21 without the flag). An
-     * idle player stays under 64 MB of RSS (docs/PERFORMANCE.md).
+     * idle player stays under 64 MB of RSS (docs/PERFORMANCE.md). No smaller heap: phases at
+     * the protocol's default limit of 10 MiB ran players with -Xmx32m and -Xmx64m out of it.
      */
     public static final String PLAYER = "-XX:+UseSerialGC -Xms8m -Xmx128m -XX:TieredStopAtLevel=1"
             + " -XX:+IgnoreUnrecognizedVMOptions -XX:TrimNativeHeapInterval=1000";

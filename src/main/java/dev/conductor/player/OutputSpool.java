@@ -61,7 +61,6 @@ final class OutputSpool implements AutoCloseable {
     private boolean ended;
     private boolean closed;
     private Thread sender;
-    private IOException failure;
 
     /**
      * @param expectWaiting whether an expect waits on this step now; {@link #expectChanged} must be
@@ -222,10 +221,7 @@ final class OutputSpool implements AutoCloseable {
                     try {
                         len = spill.read(spillSent, chunk, off, (int) Math.min(StepRunner.CHUNK, end - spillSent));
                     } catch (IOException e) {
-                        failure = e;
-                        closed = true;
-                        sending = false;
-                        notifyAll();
+                        stopSending();
                         return;
                     }
                     spillSent += len;
@@ -238,12 +234,7 @@ final class OutputSpool implements AutoCloseable {
             try {
                 sink.send(chunk, off, len);
             } catch (IOException e) {
-                synchronized (this) {
-                    failure = e;
-                    closed = true;
-                    sending = false;
-                    notifyAll();
-                }
+                stopSending();
                 return;
             }
             synchronized (this) {
@@ -254,12 +245,22 @@ final class OutputSpool implements AutoCloseable {
                         spill.reset();
                         spillSent = 0;
                     } catch (IOException e) {
-                        failure = e;
+                        // Not emptied: later output is appended after what was sent, as before.
                     }
                 }
                 notifyAll();
             }
         }
+    }
+
+    /**
+     * The spill file cannot be read or the link is broken: nothing more can go, so the spool
+     * closes (the session ends with the link; readers and waiters are let go).
+     */
+    private synchronized void stopSending() {
+        closed = true;
+        sending = false;
+        notifyAll();
     }
 
     /** The expect on this step began or ended: kept output may go (again). */
@@ -297,11 +298,6 @@ final class OutputSpool implements AutoCloseable {
             }
             return sent >= target;
         }
-    }
-
-    /** Why sending stopped, if it failed. */
-    synchronized IOException failure() {
-        return failure;
     }
 
     /** Drops what was not sent (the session is over) and frees the spill file. */

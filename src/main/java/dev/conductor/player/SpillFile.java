@@ -1,5 +1,7 @@
 package dev.conductor.player;
 
+import dev.conductor.wire.DirectIo;
+
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -45,7 +47,7 @@ final class SpillFile implements AutoCloseable {
         this.channel = channel;
         this.align = align;
         this.tail = block();
-        this.read = ByteBuffer.allocateDirect(BLOCK + align).alignedSlice(align);
+        this.read = DirectIo.block(BLOCK, align);
         // Every block it will ever use, now: an append then never fails half-way for want of memory.
         for (int i = 0; i < IN_FLIGHT; i++) {
             free.add(block());
@@ -54,24 +56,19 @@ final class SpillFile implements AutoCloseable {
     }
 
     private ByteBuffer block() {
-        ByteBuffer b = ByteBuffer.allocateDirect(BLOCK + align).alignedSlice(align);
-        b.limit(BLOCK);
-        return b;
+        return DirectIo.block(BLOCK, align);
     }
 
     /** A new spill file in {@code folder}. */
     static SpillFile in(Path folder) throws IOException {
         Path p = Files.createTempFile(folder, "conductor-spool-", ".out");
         try {
-            int align = (int) Math.max(512, Files.getFileStore(p).getBlockSize());
+            int align = DirectIo.alignment(p);
             if (BLOCK % align != 0) {
                 align = 4096;
             }
-            FileChannel ch;
-            try {
-                ch = FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE,
-                        com.sun.nio.file.ExtendedOpenOption.DIRECT);
-            } catch (IOException | UnsupportedOperationException e) {
+            FileChannel ch = DirectIo.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            if (ch == null) {
                 ch = FileChannel.open(p, StandardOpenOption.READ, StandardOpenOption.WRITE);
             }
             try {

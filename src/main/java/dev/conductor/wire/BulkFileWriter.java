@@ -4,8 +4,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
-import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
@@ -91,16 +89,18 @@ public final class BulkFileWriter extends OutputStream {
 
     private void openDirect() {
         try {
-            align = (int) Math.max(512, Files.getFileStore(path).getBlockSize());
+            align = DirectIo.alignment(path);
             if (BLOCK % align != 0 || written % align != 0) {
                 directRefused = true;
                 return;
             }
-            OpenOption directOption = com.sun.nio.file.ExtendedOpenOption.DIRECT;
-            direct = FileChannel.open(path, StandardOpenOption.WRITE, directOption);
-            block = ByteBuffer.allocateDirect(BLOCK + align).alignedSlice(align);
-            block.limit(BLOCK);
-        } catch (IOException | UnsupportedOperationException | OutOfMemoryError e) {
+            direct = DirectIo.open(path, StandardOpenOption.WRITE);
+            if (direct == null) {
+                directRefused = true;
+                return;
+            }
+            block = DirectIo.block(BLOCK, align);
+        } catch (IOException | OutOfMemoryError e) {
             // No O_DIRECT here (tmpfs refuses it), or no direct memory to spare: the page cache it is.
             closeQuietly(direct);
             direct = null;
