@@ -32,7 +32,7 @@ import static org.assertj.core.api.Assertions.fail;
  */
 class ConfigparserGoldenTest {
 
-    private static final Path GOLDEN = Path.of("..", "shared", "interop", "configparser");
+    private static final Path GOLDEN = dev.conductor.interop.Interop.folder("configparser");
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** Python's exception class -> our kind. An unknown class fails the case. */
@@ -51,8 +51,7 @@ class ConfigparserGoldenTest {
     private static List<Path> cases() throws IOException {
         Path cases = GOLDEN.resolve("cases");
         if (!Files.isDirectory(cases) || !Files.isDirectory(GOLDEN.resolve("expected"))) {
-            fail("golden cases not found at " + cases.toAbsolutePath().normalize()
-                    + " (expected ../shared/interop/configparser next to the project folder)");
+            fail(dev.conductor.interop.Interop.notFound(cases));
         }
         try (Stream<Path> files = Files.list(cases)) {
             return files.filter(p -> p.getFileName().toString().endsWith(".ini")).sorted().toList();

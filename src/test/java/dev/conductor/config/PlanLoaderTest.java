@@ -27,7 +27,7 @@ import static org.assertj.core.api.Assertions.fail;
 
 class PlanLoaderTest {
 
-    private static final Path REFERENCE = Path.of("..", "shared", "interop", "python-conductor-v1");
+    private static final Path REFERENCE = dev.conductor.interop.Interop.folder("python-conductor-v1");
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir
@@ -46,7 +46,7 @@ class PlanLoaderTest {
     private static Map<String, List<WirePhase>> phaseFrames(String transcript) throws IOException {
         Path file = REFERENCE.resolve(transcript);
         if (!Files.isRegularFile(file)) {
-            fail("reference transcript not found at " + file.toAbsolutePath().normalize());
+            fail(dev.conductor.interop.Interop.notFound(file));
         }
         Map<String, List<WirePhase>> frames = new LinkedHashMap<>();
         for (String line : Files.readAllLines(file)) {
@@ -95,7 +95,7 @@ class PlanLoaderTest {
 
     @Test
     void singlePlayerLoadsToTheStepsTheReferenceSent() throws Exception {
-        TestPlan plan = PlanLoader.load(REFERENCE.resolve("single-player/conductor.cfg"));
+        TestPlan plan = PlanLoader.load(dev.conductor.interop.Transcript.reference("single-player/conductor.cfg"));
 
         assertThat(plan.trials()).isEqualTo(1);
         assertThat(plan.onFailure()).isEqualTo(OnFailure.STOP);
@@ -121,7 +121,7 @@ class PlanLoaderTest {
 
     @Test
     void twoPlayersLoadToTheStepsTheReferenceSentInBothTrials() throws Exception {
-        TestPlan plan = PlanLoader.load(REFERENCE.resolve("two-players/conductor.cfg"));
+        TestPlan plan = PlanLoader.load(dev.conductor.interop.Transcript.reference("two-players/conductor.cfg"));
 
         assertThat(plan.trials()).isEqualTo(2);
         assertThat(plan.workers()).extracting(Worker::name).containsExactly("sender", "receiver");
@@ -130,7 +130,7 @@ class PlanLoaderTest {
 
     @Test
     void thePlayerCanReadItsOwnWorkerFile() throws Exception {
-        Worker worker = PlanLoader.loadWorker("dut", REFERENCE.resolve("single-player/dut.cfg"));
+        Worker worker = PlanLoader.loadWorker("dut", dev.conductor.interop.Transcript.reference("single-player/dut.cfg"));
 
         assertThat(worker.name()).isEqualTo("dut");
         assertThat(worker.coordinator().player()).isEqualTo("127.0.0.1");

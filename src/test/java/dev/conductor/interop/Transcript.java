@@ -22,7 +22,7 @@ import static org.assertj.core.api.Assertions.fail;
  */
 public record Transcript(String name, List<Frame> frames) {
     /** Where the reference's recordings live, relative to the project directory tests run in. */
-    public static final Path REFERENCE = Path.of("..", "shared", "interop", "python-conductor-v1");
+    public static final Path REFERENCE = Interop.folder("python-conductor-v1");
     public static final String SINGLE_PLAYER = "single-player.wire.jsonl";
     public static final String TWO_PLAYERS = "two-players-two-trials.wire.jsonl";
 
@@ -91,7 +91,7 @@ public record Transcript(String name, List<Frame> frames) {
     public static Path reference(String relative) {
         Path file = REFERENCE.resolve(relative);
         if (!Files.exists(file)) {
-            fail("reference recording not found at " + file.toAbsolutePath().normalize());
+            fail(Interop.notFound(file));
         }
         return file;
     }

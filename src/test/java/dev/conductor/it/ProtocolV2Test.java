@@ -94,7 +94,7 @@ class ProtocolV2Test {
     @Test
     void aReferencePlayerGetsV1AfterItsExactAnswerToHello() throws Exception {
         // The reference's recorded answer to a version-2 frame, from the interop folder.
-        String answer = Files.readAllLines(Path.of("..", "shared", "interop", "python-conductor-v1",
+        String answer = Files.readAllLines(dev.conductor.interop.Transcript.reference(
                 "malformed-input-responses.tsv")).stream().filter(l -> l.startsWith("frame {\"version\":2"))
                 .findFirst().orElseThrow().split("\t")[1];
         Lab lab = new Lab(dir);
