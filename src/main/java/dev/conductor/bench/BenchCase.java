@@ -50,7 +50,9 @@ record BenchCase(int players, PlayerFleet.Mode mode, List<String> javaOpts, int 
 
     String describe() {
         return players + " player(s), v" + protocol + ", " + mode.label()
-                + (javaOpts.isEmpty() ? "" : " " + String.join(" ", javaOpts));
+                + (javaOpts.isEmpty() ? "" : " " + String.join(" ", javaOpts))
+                + (protocol == 2 ? ", start priority " + (dev.conductor.cli.StartPriority.realtimeFromEnvironment()
+                ? "realtime" : "normal") + " ($CONDUCTOR_START_PRIORITY)" : "");
     }
 
     /**
@@ -149,7 +151,7 @@ record BenchCase(int players, PlayerFleet.Mode mode, List<String> javaOpts, int 
             EventLog log = new EventLog(List.of());
             Conductor.Options forGroup = new Conductor.Options(options.trials(), options.phases(), group,
                     options.phaseDeadline(), options.maxMessageSize(), options.ioDeadline(), options.maxProtocol(),
-                    options.token(), options.tls());
+                    options.token(), options.tls(), options.realtimeRelease());
             int code = new Conductor(plan, forGroup, log).run();
             if (code != Conductor.EXIT_OK) {
                 throw new IllegalStateException("first contact with " + group.getFirst() + ".." + group.getLast()
@@ -160,7 +162,7 @@ record BenchCase(int players, PlayerFleet.Mode mode, List<String> javaOpts, int 
 
     private Conductor.Options options(int trials, List<String> workers, Duration ioDeadline) {
         return new Conductor.Options(trials, List.of(Phase.values()), workers, Optional.empty(), Optional.empty(),
-                ioDeadline).withMaxProtocol(protocol);
+                ioDeadline).withMaxProtocol(protocol).withRealtimeRelease(dev.conductor.cli.StartPriority.realtimeFromEnvironment());
     }
 
     /** The first few things that went wrong in a run, in the events' words. */

@@ -103,6 +103,10 @@ public final class ConductCommand implements Callable<Integer> {
             description = "folder for each run's event log, transcripts and reports (default: results)")
     Path resultsRoot = Path.of("results");
 
+    @Option(names = "--start-priority", paramLabel = "PRIORITY", defaultValue = StartPriority.DEFAULT,
+            description = StartPriority.DESCRIPTION)
+    StartPriority startPriority;
+
     @Option(names = "--local", description = "start a player in this process for every worker whose player address is loopback")
     boolean local;
 
@@ -230,7 +234,7 @@ public final class ConductCommand implements Callable<Integer> {
         Conductor.Options options = new Conductor.Options(n, selected, chosen,
                 Optional.ofNullable(phaseTimeout).map(Duration::ofSeconds),
                 Optional.ofNullable(maxMessageSize).or(plan::maxMessageSize), Duration.ofSeconds(5))
-                .withMaxProtocol(protocol);
+                .withMaxProtocol(protocol).withRealtimeRelease(startPriority != StartPriority.normal);
         try {
             if (tokenFile != null) {
                 options = options.withToken(dev.conductor.wire.Auth.readToken(tokenFile));

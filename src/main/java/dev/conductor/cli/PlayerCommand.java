@@ -47,10 +47,15 @@ public final class PlayerCommand implements Callable<Integer> {
             description = "largest message accepted, in MB (default: the worker file's, else 10)")
     Long maxMessageSize;
 
-    @Option(names = "--hold-first-step",
+    @Option(names = "--hold-first-step", defaultValue = "${env:CONDUCTOR_HOLD_FIRST_STEP:-false}",
             description = "v2: fork each phase's first command ahead and release it at the start instant with one write "
-                    + "(an experiment for start alignment; see docs/PERFORMANCE.md)")
+                    + "(an experiment for start alignment, off unless $CONDUCTOR_HOLD_FIRST_STEP is true; "
+                    + "see docs/PERFORMANCE.md)")
     boolean holdFirstStep;
+
+    @Option(names = "--start-priority", paramLabel = "PRIORITY", defaultValue = StartPriority.DEFAULT,
+            description = StartPriority.DESCRIPTION)
+    StartPriority startPriority;
 
     @Option(names = "--token-file", paramLabel = "FILE",
             description = "shared secret: only conductors that prove they hold it may run anything (v1 is then refused)")
@@ -93,7 +98,8 @@ public final class PlayerCommand implements Callable<Integer> {
         long limit = maxMessageSize != null ? maxMessageSize
                 : worker.coordinator().maxMessageSize().isPresent() ? worker.coordinator().maxMessageSize().getAsLong()
                 : Frames.DEFAULT_LIMIT;
-        Player.Options options = Player.Options.of(address, name).withMaxMessageSize(limit).withHoldFirstStep(holdFirstStep);
+        Player.Options options = Player.Options.of(address, name).withMaxMessageSize(limit).withHoldFirstStep(holdFirstStep)
+                .withRealtimeStart(startPriority == StartPriority.realtime);
         try {
             if (tokenFile != null) {
                 options = options.withToken(dev.conductor.wire.Auth.readToken(tokenFile));

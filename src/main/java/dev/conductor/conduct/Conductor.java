@@ -1,6 +1,7 @@
 package dev.conductor.conduct;
 
 import dev.conductor.clock.PreciseClock;
+import dev.conductor.clock.RealtimeGate;
 import dev.conductor.events.Event;
 import dev.conductor.events.EventSink;
 import dev.conductor.plan.OnFailure;
@@ -52,9 +53,13 @@ public final class Conductor {
      * @param maxProtocol    2 to offer v2 first (falling back to v1 per player), 1 for v1 only
      * @param token          shared secret: players must prove they know it, and so must we
      */
+    /**
+     * @param realtimeRelease send each phase's start orders from a thread of real-time priority
+     *                        where the system allows it (see {@link RealtimeGate}); on by default
+     */
     public record Options(int trials, List<Phase> phases, List<String> workers, Optional<Duration> phaseDeadline,
                           Optional<Long> maxMessageSize, Duration ioDeadline, int maxProtocol, Optional<byte[]> token,
-                          Optional<javax.net.ssl.SSLContext> tls) {
+                          Optional<javax.net.ssl.SSLContext> tls, boolean realtimeRelease) {
         public Options {
             phases = List.copyOf(phases);
             workers = List.copyOf(workers);
@@ -62,7 +67,8 @@ public final class Conductor {
 
         public Options(int trials, List<Phase> phases, List<String> workers, Optional<Duration> phaseDeadline,
                        Optional<Long> maxMessageSize, Duration ioDeadline) {
-            this(trials, phases, workers, phaseDeadline, maxMessageSize, ioDeadline, 2, Optional.empty(), Optional.empty());
+            this(trials, phases, workers, phaseDeadline, maxMessageSize, ioDeadline, 2, Optional.empty(), Optional.empty(),
+                    true);
         }
 
         public static Options defaults(TestPlan plan) {
@@ -71,18 +77,24 @@ public final class Conductor {
         }
 
         public Options withMaxProtocol(int version) {
-            return new Options(trials, phases, workers, phaseDeadline, maxMessageSize, ioDeadline, version, token, tls);
+            return new Options(trials, phases, workers, phaseDeadline, maxMessageSize, ioDeadline, version, token, tls,
+                    realtimeRelease);
         }
 
         public Options withToken(byte[] secret) {
             return new Options(trials, phases, workers, phaseDeadline, maxMessageSize, ioDeadline, maxProtocol,
-                    Optional.of(secret.clone()), tls);
+                    Optional.of(secret.clone()), tls, realtimeRelease);
         }
 
         /** v2 over mutual TLS only: no v1 fallback, players must present a certificate from our CA. */
         public Options withTls(javax.net.ssl.SSLContext context) {
             return new Options(trials, phases, workers, phaseDeadline, maxMessageSize, ioDeadline, maxProtocol, token,
-                    Optional.of(context));
+                    Optional.of(context), realtimeRelease);
+        }
+
+        public Options withRealtimeRelease(boolean realtime) {
+            return new Options(trials, phases, workers, phaseDeadline, maxMessageSize, ioDeadline, maxProtocol, token,
+                    tls, realtime);
         }
     }
 
@@ -91,6 +103,8 @@ public final class Conductor {
     private final EventSink events;
     private final Transcripts transcripts;
     private final PreciseClock clock = new PreciseClock();
+    /** How long the release gate may take to get to a phase's start orders before they are sent from the caller. */
+    private static final Duration RELEASE_DEADLINE = Duration.ofSeconds(10);
     /**
      * Lead added to the start instant because the players said they were ready late, or only
      * just in time, in the last phases: on a machine shared by many players, the start orders
@@ -155,7 +169,8 @@ public final class Conductor {
                         w.coordinator().cmdport())).toList()));
         boolean anyLost = false;
         boolean anyFailed = false;
-        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
+             RealtimeGate gate = new RealtimeGate(clock, options.realtimeRelease(), "release")) {
             for (Worker w : selected) {
                 runs.add(new WorkerRun(w, limitFor(w)));
             }
@@ -167,7 +182,7 @@ public final class Conductor {
                     if (interrupted.get() && phase != Phase.RESET) {
                         continue;
                     }
-                    PhaseOutcome o = runPhase(pool, trial, phase);
+                    PhaseOutcome o = runPhase(pool, gate, trial, phase);
                     anyLost |= o.lost;
                     anyFailed |= o.failed;
                 }
@@ -217,7 +232,7 @@ public final class Conductor {
     private record PhaseOutcome(boolean failed, boolean lost) {
     }
 
-    private PhaseOutcome runPhase(ExecutorService pool, int trial, Phase phase) {
+    private PhaseOutcome runPhase(ExecutorService pool, RealtimeGate gate, int trial, Phase phase) {
         // A lost player is still asked to Reset: that is where users clean up.
         List<WorkerRun> active = runs.stream().filter(r -> !r.lost || phase == Phase.RESET).toList();
         if (active.isEmpty()) {
@@ -268,13 +283,30 @@ public final class Conductor {
         long baseLead = 2_000 + 2 * maxRtt + 60L * armed.size();
         long sendFrom = clock.micros();
         long startAt = sendFrom + baseLead + extraLeadMicros;
+        // Back to back from the gate's thread: at real-time priority, the players it wakes one by
+        // one do not take the CPU from it before the last order is out.
+        LinkException[] failures = new LinkException[armed.size()];
+        Runnable release = () -> {
+            for (int i = 0; i < armed.size(); i++) {
+                try (WorkerLink.Starter s = starters.get(i)) {
+                    s.go(startAt);
+                } catch (LinkException e) {
+                    failures[i] = e;
+                }
+            }
+        };
+        if (gate.at(0, at -> {
+            release.run();
+            return Boolean.TRUE;
+        }, RELEASE_DEADLINE).isEmpty()) {
+            release.run();
+        }
         List<WorkerRun> running = new ArrayList<>();
         for (int i = 0; i < armed.size(); i++) {
-            try (WorkerLink.Starter s = starters.get(i)) {
-                s.go(startAt);
+            if (failures[i] == null) {
                 running.add(armed.get(i));
-            } catch (LinkException e) {
-                lost |= markLost(trial, phase, armed.get(i), e.getMessage());
+            } else {
+                lost |= markLost(trial, phase, armed.get(i), failures[i].getMessage());
             }
         }
         Instant sent = Instant.now();

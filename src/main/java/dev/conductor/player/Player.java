@@ -48,21 +48,27 @@ public final class Player implements AutoCloseable {
      * @param holdFirstStep  v2: fork each phase's first command when the phase arrives and release it
      *                       at the start instant with one write (off by default: on one 2-CPU
      *                       machine it made the start spread larger, see docs/PERFORMANCE.md)
+     * @param realtimeStart  v2: start each phase's first step from a thread of real-time priority
+     *                       where the system allows it (see {@code StartGate}); on by default
      */
     public record Options(InetSocketAddress bind, String name, long maxMessageSize, Duration readDeadline,
                           Path workDir, Optional<byte[]> token, Optional<javax.net.ssl.SSLContext> tls,
-                          boolean holdFirstStep) {
+                          boolean holdFirstStep, boolean realtimeStart) {
         public Options(InetSocketAddress bind, String name, long maxMessageSize, Duration readDeadline, Path workDir) {
-            this(bind, name, maxMessageSize, readDeadline, workDir, Optional.empty(), Optional.empty(), false);
+            this(bind, name, maxMessageSize, readDeadline, workDir, Optional.empty(), Optional.empty(), false, true);
         }
 
         public Options(InetSocketAddress bind, String name, long maxMessageSize, Duration readDeadline, Path workDir,
                        Optional<byte[]> token, Optional<javax.net.ssl.SSLContext> tls) {
-            this(bind, name, maxMessageSize, readDeadline, workDir, token, tls, false);
+            this(bind, name, maxMessageSize, readDeadline, workDir, token, tls, false, true);
         }
 
         public Options withHoldFirstStep(boolean hold) {
-            return new Options(bind, name, maxMessageSize, readDeadline, workDir, token, tls, hold);
+            return new Options(bind, name, maxMessageSize, readDeadline, workDir, token, tls, hold, realtimeStart);
+        }
+
+        public Options withRealtimeStart(boolean realtime) {
+            return new Options(bind, name, maxMessageSize, readDeadline, workDir, token, tls, holdFirstStep, realtime);
         }
 
         public static Options of(InetSocketAddress bind, String name) {
@@ -70,17 +76,17 @@ public final class Player implements AutoCloseable {
         }
 
         public Options withMaxMessageSize(long bytes) {
-            return new Options(bind, name, bytes, readDeadline, workDir, token, tls, holdFirstStep);
+            return new Options(bind, name, bytes, readDeadline, workDir, token, tls, holdFirstStep, realtimeStart);
         }
 
         /** Only conductors that know this shared secret may run anything (v1 is then refused). */
         public Options withToken(byte[] secret) {
-            return new Options(bind, name, maxMessageSize, readDeadline, workDir, Optional.of(secret.clone()), tls, holdFirstStep);
+            return new Options(bind, name, maxMessageSize, readDeadline, workDir, Optional.of(secret.clone()), tls, holdFirstStep, realtimeStart);
         }
 
         /** Accept v2 over TLS (the first byte tells TLS from plain frames on the same port). */
         public Options withTls(javax.net.ssl.SSLContext context) {
-            return new Options(bind, name, maxMessageSize, readDeadline, workDir, token, Optional.of(context), holdFirstStep);
+            return new Options(bind, name, maxMessageSize, readDeadline, workDir, token, Optional.of(context), holdFirstStep, realtimeStart);
         }
     }
 

@@ -39,6 +39,8 @@ final class StepRunner {
     private static final int MESSAGE_TAIL_CHARS = 2000;
     /** After the shell exits, how long its output may still take to arrive (a background child may hold the pipe). */
     private static final Duration DRAIN_GRACE = Duration.ofSeconds(2);
+    /** How long a start gate may take past the instant to fork a step before the caller forks it itself. */
+    private static final Duration FORK_DEADLINE = Duration.ofSeconds(30);
 
     /** What a caller may want to hear while a step runs; every method has a do-nothing default. */
     interface Listener {
@@ -106,16 +108,75 @@ final class StepRunner {
     }
 
     StepResult run(int index, StepSpec step, Map<String, String> env, Listener listener) {
-        Instant started = clock.now();
-        long t0 = System.nanoTime();
-        listener.started(started);
-        Started p;
-        try {
-            p = start(ProcessGroups.shellInNewGroup(step.command()), env, listener, step.spawn());
-        } catch (IOException e) {
-            return couldNotStart(index, step, started, t0, e);
+        return run(index, step, env, listener, now());
+    }
+
+    /** As {@link #run(int, StepSpec, Map, Listener)}, its process forked by {@code start}. */
+    StepResult run(int index, StepSpec step, Map<String, String> env, Listener listener, Start start) {
+        ProcessBuilder pb = builder(ProcessGroups.shellInNewGroup(step.command()), env, step.spawn());
+        Forked f = start.start(pb::start);
+        listener.started(f.at());
+        if (f.failure() != null) {
+            return couldNotStart(index, step, f.at(), f.nanos(), f.failure());
         }
-        return supervise(index, step, listener, p, started, t0);
+        return supervise(index, step, listener, attach(f.process(), listener), f.at(), f.nanos());
+    }
+
+    /** A step's fork, as {@link Start} runs it. */
+    @FunctionalInterface
+    interface Fork {
+        Process fork() throws IOException;
+    }
+
+    /**
+     * A step's start: when it was taken (on this player's clock, and as {@link System#nanoTime()}
+     * for the duration), and the process or why there is none.
+     */
+    record Forked(Instant at, long nanos, Process process, IOException failure) {
+    }
+
+    /**
+     * When and on which thread a step's process is forked: at once on the caller's thread
+     * ({@link #now()}), or at an instant by a {@link StartGate}. The start time is taken just
+     * before the fork.
+     */
+    @FunctionalInterface
+    interface Start {
+        /** @param fork what starts the step; null when there is nothing to fork (only the time is wanted) */
+        Forked start(Fork fork);
+    }
+
+    /** A start at once, on the caller's thread. */
+    Start now() {
+        return fork -> forkNow(clock, fork);
+    }
+
+    /**
+     * A start at {@code atMicros} on this player's clock, forked on {@code gate}'s thread (see
+     * {@link dev.conductor.clock.RealtimeGate}); on the caller's, at the instant, if the gate
+     * cannot.
+     */
+    Start at(dev.conductor.clock.RealtimeGate gate, long atMicros) {
+        return fork -> gate.at(atMicros, at -> forkAt(at, fork), FORK_DEADLINE).orElseGet(() -> {
+            clock.awaitMicros(atMicros, dev.conductor.clock.RealtimeGate.NORMAL_SPIN_MICROS);
+            return forkNow(clock, fork);
+        });
+    }
+
+    static Forked forkNow(dev.conductor.clock.PreciseClock clock, Fork fork) {
+        return forkAt(clock.now(), fork);
+    }
+
+    private static Forked forkAt(Instant at, Fork fork) {
+        long t0 = System.nanoTime();
+        if (fork == null) {
+            return new Forked(at, t0, null, null);
+        }
+        try {
+            return new Forked(at, t0, fork.fork(), null);
+        } catch (IOException e) {
+            return new Forked(at, t0, null, e);
+        }
     }
 
     private static StepResult couldNotStart(int index, StepSpec step, Instant started, long t0, IOException e) {
@@ -167,36 +228,33 @@ final class StepRunner {
         }
     }
 
-    /**
-     * Starts a prepared step: its start time is the moment of release. Then as {@link #run}.
-     *
-     * @param ready called with the release time just before the release, e.g. to say how late it is
-     */
-    StepResult release(int index, Prepared prepared, java.util.function.Consumer<Instant> ready) {
+    /** Starts a prepared step: its start time is the moment of release. Then as {@link #run}. */
+    StepResult release(int index, Prepared prepared, Start start) {
         StepSpec step = prepared.step;
-        Instant started = clock.now();
-        long t0 = System.nanoTime();
-        ready.accept(started);
         if (prepared.failure != null) {
-            prepared.listener.started(started);
-            return couldNotStart(index, step, started, t0, prepared.failure);
+            Forked f = start.start(null);
+            prepared.listener.started(f.at());
+            return couldNotStart(index, step, f.at(), f.nanos(), prepared.failure);
         }
         Started p = prepared.started;
         if (aborted) {
             ProcessGroups.killTree(p.process);
         }
-        try {
-            var stdin = p.process.getOutputStream();
-            stdin.write('\n');
-            stdin.flush();
-            if (!step.spawn()) {
-                stdin.close();
+        Forked f = start.start(() -> {
+            try {
+                var stdin = p.process.getOutputStream();
+                stdin.write('\n');
+                stdin.flush();
+                if (!step.spawn()) {
+                    stdin.close();
+                }
+            } catch (IOException e) {
+                // The held shell died before its release: its exit status tells what happened.
             }
-        } catch (IOException e) {
-            // The held shell died before its release: its exit status tells what happened.
-        }
-        prepared.listener.started(started);
-        return supervise(index, step, prepared.listener, p, started, t0);
+            return p.process;
+        });
+        prepared.listener.started(f.at());
+        return supervise(index, step, prepared.listener, p, f.at(), f.nanos());
     }
 
     private StepResult supervise(int index, StepSpec step, Listener listener, Started p, Instant started, long t0) {
@@ -278,11 +336,19 @@ final class StepRunner {
 
     /** @param pipeIn stdin a pipe: a spawned step's ('send:', 'close:') or a held one's; otherwise /dev/null */
     private Started start(List<String> argv, Map<String, String> env, Listener listener, boolean pipeIn) throws IOException {
+        return attach(builder(argv, env, pipeIn).start(), listener);
+    }
+
+    private ProcessBuilder builder(List<String> argv, Map<String, String> env, boolean pipeIn) {
         ProcessBuilder pb = new ProcessBuilder(argv)
                 .directory(workDir.toFile())
                 .redirectInput(pipeIn ? ProcessBuilder.Redirect.PIPE : ProcessBuilder.Redirect.from(new File("/dev/null")));
         pb.environment().putAll(env);
-        Process process = pb.start();
+        return pb;
+    }
+
+    /** Registers a started process's group and starts reading its output (after the fork: a pipe holds what comes first). */
+    private Started attach(Process process, Listener listener) {
         groupStarted.accept(process.pid());
         Started s = new Started(process, new OutputTail(TAIL_BYTES), new OutputTail(TAIL_BYTES));
         s.outReader = pump(process.getInputStream(), s.stdout, 1, listener, "stdout-" + process.pid());

@@ -58,7 +58,6 @@ final class V2Session {
      * The last stretch before a start instant is spun (yielding), not parked: short, because
      * with 128 players on two CPUs every spinning player delays the others.
      */
-    private static final long START_SPIN_MICROS = 30;
 
     private final Socket socket;
     private final String peer;
@@ -68,6 +67,8 @@ final class V2Session {
     private final Set<Long> groups = ConcurrentHashMap.newKeySet();
     private final StepRunner steps;
     private final ExecutorService runner;
+    /** Forks each phase's first step at its instant, at real-time priority where allowed (see RealtimeGate). */
+    private final dev.conductor.clock.RealtimeGate gate;
     private final Map<Integer, PhaseOrder> phases = new HashMap<>();
     /** Each sent phase's first step, forked and held until the phase's start instant. */
     private final Map<Integer, StepRunner.Prepared> prepared = new HashMap<>();
@@ -113,6 +114,7 @@ final class V2Session {
         this.steps = new StepRunner(options.workDir(), groups::add, clock);
         this.runner = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon()
                 .name("v2-runner-" + peer).unstarted(r));
+        this.gate = new dev.conductor.clock.RealtimeGate(clock, options.realtimeStart(), "start-" + peer);
     }
 
     /** Serves the session until it ends; {@code hello} is the frame that opened it. */
@@ -323,19 +325,23 @@ final class V2Session {
             // A clock offset gone wrong must not park the session: start now and say so.
             log.warn("phase {} was to start {} s from now; starting at once", id, ahead / 1_000_000);
             startAt = 0;
-        } else if (startAt > 0) {
-            clock.awaitMicros(startAt, START_SPIN_MICROS);
         }
         long instant = startAt;
-        long[] startedAt = {clock.micros()};
+        // The first step starts at the instant, forked from the gate's thread.
+        StepRunner.Start start = instant > 0 ? steps.at(gate, instant) : steps.now();
+        long startedAt = 0;
         Map<String, String> env = Player.environment(order, options.name());
         String failedAt = null;
         List<PhaseOrder.StepSpec> list = order.steps();
+        if (list.isEmpty() || !list.getFirst().isCommand()) {
+            startedAt = PreciseClock.toMicros(start.start(null).at());
+        }
         for (int i = 0; i < list.size() && !ended; i++) {
             PhaseOrder.StepSpec step = list.get(i);
             StepResult result;
             if (i == 0 && first != null) {
-                result = steps.release(0, first, at -> startedAt[0] = PreciseClock.toMicros(at));
+                result = steps.release(0, first, start);
+                startedAt = result.details().map(d -> PreciseClock.toMicros(d.startedAt())).orElse(clock.micros());
                 StepResult.Status status = result.details().map(StepResult.Details::status).orElse(StepResult.Status.FAILED);
                 if (status == StepResult.Status.KILLED) {
                     failedAt = "the phase was aborted at step 1;";
@@ -351,7 +357,10 @@ final class V2Session {
                     failedAt = "step " + (i + 1) + " (" + step.command() + ")";
                 }
             } else {
-                result = steps.run(i, step, env, listener(id, i, step));
+                result = steps.run(i, step, env, listener(id, i, step), i == 0 ? start : steps.now());
+                if (i == 0) {
+                    startedAt = result.details().map(d -> PreciseClock.toMicros(d.startedAt())).orElse(clock.micros());
+                }
                 StepResult.Status status = result.details().map(StepResult.Details::status).orElse(StepResult.Status.FAILED);
                 if (status == StepResult.Status.KILLED) {
                     failedAt = "the phase was aborted at step " + (i + 1) + ";";
@@ -374,7 +383,7 @@ final class V2Session {
         ObjectNode done = Json.object();
         done.put("id", id);
         if (instant > 0) {
-            done.put("start_late_us", Math.max(0, startedAt[0] - instant));
+            done.put("start_late_us", Math.max(0, startedAt - instant));
             done.put("start_slack_us", slack);
         }
         drainSpools();
@@ -804,6 +813,7 @@ final class V2Session {
         }
         steps.abort();
         runner.shutdownNow();
+        gate.close();
         killGroups("the session with conductor " + conductorName + " at " + peer + " ended without goodbye");
         try {
             runner.awaitTermination(5, TimeUnit.SECONDS);

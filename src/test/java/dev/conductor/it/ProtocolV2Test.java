@@ -29,6 +29,7 @@ import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import static org.awaitility.Awaitility.await;
 
 /** Protocol v2's promises, with real players in their own JVMs and real processes. */
@@ -88,6 +89,22 @@ class ProtocolV2Test {
                     assertThat(s.startedAt()).isAfter(released.startAt().minusMillis(2));
                 }
             }
+        }
+    }
+
+    @Test
+    void aPhaseStartedAtRealTimePriorityRunsItsStepsAtNormalPriority() throws Exception {
+        assumeTrue("root".equals(System.getProperty("user.name")), "needs root (or CAP_SYS_NICE) for the real-time start; "
+                + "running as " + System.getProperty("user.name"));
+        Lab lab = new Lab(dir);
+        // The first step is forked by the player's real-time start gate, the second by its runner.
+        lab.worker("a", "[Run]\nstep1: chrt -p $$\nstep2: chrt -p $$");
+        Path test = lab.write();
+        try (var a = PlayerProcess.start(lab.workerFile("a"))) {
+            Run run = conduct(test, defaults(test));
+            assertThat(run.exitCode()).isZero();
+            assertThat(run.steps("a", Phase.RUN)).hasSize(2).allSatisfy(s ->
+                    assertThat(s.stdout()).contains("scheduling policy: SCHED_OTHER").doesNotContain("FIFO"));
         }
     }
 

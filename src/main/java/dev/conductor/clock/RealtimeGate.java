@@ -1,0 +1,213 @@
+package dev.conductor.clock;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+
+/**
+ * A thread of its own that does short, timing-critical things at an instant: at real-time
+ * priority ({@code SCHED_FIFO} 1, asked of {@code chrt} when the gate is made) where the system
+ * allows it, else at normal priority.
+ *
+ * <p>Why: on a busy machine (a traffic generator, other players, a build) a thread that wakes up
+ * at an instant waits for a CPU behind whatever runs; a real-time thread takes the CPU as soon as
+ * its timer fires, and what it then does is not interrupted by the threads it wakes. A player
+ * forks each phase's first step from one (see {@code StartGate} in the player); the conductor
+ * sends the start orders of a phase from one, back to back.
+ *
+ * <p>The priority is set with {@code --reset-on-fork}: processes and threads started from the
+ * gate's thread run at normal priority. The thread sleeps until {@link #SPIN_MICROS} before an
+ * instant and then spins, yielding, to absorb its wake-up's latency; the kernel's real-time
+ * throttling caps it in any case. Where {@code chrt} is missing or not permitted (no root, no
+ * {@code CAP_SYS_NICE}, a container without a real-time budget) the gate says why once in the
+ * log and works at normal priority.
+ */
+public final class RealtimeGate implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(RealtimeGate.class);
+    /** Spinning (yielding) before an instant at real-time priority, to absorb the wake-up's latency. */
+    public static final long SPIN_MICROS = 200;
+    /** The same at normal priority, where a spinner would take the CPU from those it waits with. */
+    public static final long NORMAL_SPIN_MICROS = 30;
+    private static final List<String> CHRT = List.of("/usr/bin/chrt", "/bin/chrt");
+    private static final int WAITING = 0;
+    private static final int RUNNING = 1;
+    private static final int CANCELLED = 2;
+
+    private final PreciseClock clock;
+    private final String name;
+    private final Thread thread;
+    private final LinkedBlockingQueue<Job<?>> jobs = new LinkedBlockingQueue<>();
+    private final CompletableFuture<String> priority = new CompletableFuture<>();
+    private volatile boolean realtime;
+    private volatile boolean closed;
+
+    private record Job<T>(long atMicros, Function<Instant, T> action, AtomicInteger state, CompletableFuture<T> done) {
+        void run(Instant at) {
+            if (state.compareAndSet(WAITING, RUNNING)) {
+                try {
+                    done.complete(action.apply(at));
+                } catch (RuntimeException | Error e) {
+                    done.completeExceptionally(e);
+                }
+            }
+        }
+    }
+
+    /**
+     * @param wanted whether to ask for real-time priority at all
+     * @param name   what the gate is for, in its thread's name and its log lines
+     */
+    public RealtimeGate(PreciseClock clock, boolean wanted, String name) {
+        this(clock, wanted, name, CHRT);
+    }
+
+    /** @param chrt where to look for chrt, first found wins */
+    RealtimeGate(PreciseClock clock, boolean wanted, String name, List<String> chrt) {
+        this.clock = clock;
+        this.name = name;
+        this.thread = Thread.ofPlatform().daemon().name("rt-gate-" + name).start(() -> serve(wanted, chrt));
+    }
+
+    /** How the gate's thread runs, {@code realtime (SCHED_FIFO 1)} or {@code normal (why)}; waits up to 10 s to know. */
+    public String priority() {
+        try {
+            return priority.get(10, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            return "not known yet (chrt has not answered within 10 s)";
+        } catch (ExecutionException e) {
+            return "normal (" + e.getCause() + ")";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "not known (interrupted)";
+        }
+    }
+
+    /**
+     * Runs {@code action} on the gate's thread at {@code atMicros} on {@link #clock} (at once when
+     * that has passed), giving it the time it was started at, and waits for its result: up to the
+     * instant plus {@code deadline}. Empty when the gate did not start it by then (it never will
+     * after that: the caller may do it itself), or is closed. An action that was started is waited
+     * for up to {@code deadline} more; one that throws throws here.
+     */
+    public <T> Optional<T> at(long atMicros, Function<Instant, T> action, Duration deadline) {
+        Job<T> job = new Job<>(atMicros, action, new AtomicInteger(WAITING), new CompletableFuture<>());
+        if (closed || !thread.isAlive()) {
+            return Optional.empty();
+        }
+        jobs.add(job);
+        long wait = Math.max(0, atMicros - clock.micros()) + deadline.toNanos() / 1000;
+        try {
+            try {
+                return Optional.ofNullable(job.done.get(wait, TimeUnit.MICROSECONDS));
+            } catch (TimeoutException e) {
+                if (job.state.compareAndSet(WAITING, CANCELLED)) {
+                    log.warn("the {} gate did not get to an action within {} ms of its instant", name, deadline.toMillis());
+                    return Optional.empty();
+                }
+                return Optional.ofNullable(job.done.get(deadline.toNanos(), TimeUnit.NANOSECONDS));
+            }
+        } catch (TimeoutException e) {
+            throw new IllegalStateException("the " + name + " gate's action ran for over " + deadline.toMillis() + " ms");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new IllegalStateException("the " + name + " gate's action failed", e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            job.state.compareAndSet(WAITING, CANCELLED);
+            return Optional.empty();
+        }
+    }
+
+    private void serve(boolean wanted, List<String> chrt) {
+        String said = wanted ? raise(chrt) : "normal (not asked for)";
+        realtime = said.startsWith("realtime");
+        priority.complete(said);
+        if (realtime) {
+            log.debug("{} gate at real-time priority (SCHED_FIFO 1)", name);
+        } else if (wanted) {
+            log.info("{} gate at normal priority: {}; on a busy machine it may act late", name, said.substring(7));
+        }
+        while (!closed) {
+            Job<?> job;
+            try {
+                job = jobs.take();
+            } catch (InterruptedException e) {
+                break;
+            }
+            if (job.state.get() != WAITING) {
+                continue;
+            }
+            clock.awaitMicros(job.atMicros, realtime ? SPIN_MICROS : NORMAL_SPIN_MICROS);
+            if (closed) {
+                // Woken by close(), not by the instant.
+                job.state.compareAndSet(WAITING, CANCELLED);
+                job.done.complete(null);
+                break;
+            }
+            job.run(clock.now());
+        }
+        for (Job<?> j; (j = jobs.poll()) != null; ) {
+            j.state.compareAndSet(WAITING, CANCELLED);
+            j.done.complete(null);
+        }
+    }
+
+    /** Asks for SCHED_FIFO 1 with reset-on-fork for the calling thread; says how it runs now. */
+    private static String raise(List<String> candidates) {
+        String chrt = candidates.stream().filter(p -> Files.isExecutable(Path.of(p))).findFirst().orElse(null);
+        if (chrt == null) {
+            return "normal (no chrt in " + String.join(" or ", candidates) + "; it comes with util-linux)";
+        }
+        String tid;
+        try {
+            tid = Files.readSymbolicLink(Path.of("/proc/thread-self")).getFileName().toString();
+        } catch (IOException | UnsupportedOperationException e) {
+            return "normal (cannot tell this thread's id from /proc/thread-self: " + e.getMessage() + ")";
+        }
+        try {
+            Process p = new ProcessBuilder(chrt, "--reset-on-fork", "--fifo", "--pid", "1", tid)
+                    .redirectErrorStream(true)
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .start();
+            if (!p.waitFor(5, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+                p.waitFor(1, TimeUnit.SECONDS);
+                return "normal (chrt did not answer within 5 s)";
+            }
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+            if (p.exitValue() != 0) {
+                return "normal (chrt: " + (out.isEmpty() ? "exit code " + p.exitValue() : out.lines().findFirst().orElse(out)) + ")";
+            }
+            return "realtime (SCHED_FIFO 1)";
+        } catch (IOException e) {
+            return "normal (could not run chrt: " + e.getMessage() + ")";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "normal (interrupted while asking for it)";
+        }
+    }
+
+    /** Stops the gate; actions not started yet will not be. */
+    @Override
+    public void close() {
+        closed = true;
+        thread.interrupt();
+    }
+}
