@@ -105,33 +105,54 @@ public final class RealtimeGate implements AutoCloseable {
      * for up to {@code deadline} more; one that throws throws here.
      */
     public <T> Optional<T> at(long atMicros, Function<Instant, T> action, Duration deadline) {
+        return submit(atMicros, action).await(deadline);
+    }
+
+    /** As {@link #at}, without waiting: the caller collects the result later with {@link Pending#await}. */
+    public <T> Pending<T> submit(long atMicros, Function<Instant, T> action) {
         Job<T> job = new Job<>(atMicros, action, new AtomicInteger(WAITING), new CompletableFuture<>());
         if (closed || !thread.isAlive()) {
-            return Optional.empty();
+            job.state.set(CANCELLED);
+            job.done.complete(null);
+        } else {
+            jobs.add(job);
         }
-        jobs.add(job);
-        long wait = Math.max(0, atMicros - clock.micros()) + deadline.toNanos() / 1000;
-        try {
+        return new Pending<>(job);
+    }
+
+    /** An action handed to the gate; see {@link #at}. */
+    public final class Pending<T> {
+        private final Job<T> job;
+
+        private Pending(Job<T> job) {
+            this.job = job;
+        }
+
+        /** Its result, waiting up to the instant plus {@code deadline}, as {@link #at} says. */
+        public Optional<T> await(Duration deadline) {
+            long wait = Math.max(0, job.atMicros - clock.micros()) + deadline.toNanos() / 1000;
             try {
-                return Optional.ofNullable(job.done.get(wait, TimeUnit.MICROSECONDS));
-            } catch (TimeoutException e) {
-                if (job.state.compareAndSet(WAITING, CANCELLED)) {
-                    log.warn("the {} gate did not get to an action within {} ms of its instant", name, deadline.toMillis());
-                    return Optional.empty();
+                try {
+                    return Optional.ofNullable(job.done.get(wait, TimeUnit.MICROSECONDS));
+                } catch (TimeoutException e) {
+                    if (job.state.compareAndSet(WAITING, CANCELLED)) {
+                        log.warn("the {} gate did not get to an action within {} ms of its instant", name, deadline.toMillis());
+                        return Optional.empty();
+                    }
+                    return Optional.ofNullable(job.done.get(deadline.toNanos(), TimeUnit.NANOSECONDS));
                 }
-                return Optional.ofNullable(job.done.get(deadline.toNanos(), TimeUnit.NANOSECONDS));
+            } catch (TimeoutException e) {
+                throw new IllegalStateException("the " + name + " gate's action ran for over " + deadline.toMillis() + " ms");
+            } catch (ExecutionException e) {
+                if (e.getCause() instanceof RuntimeException r) {
+                    throw r;
+                }
+                throw new IllegalStateException("the " + name + " gate's action failed", e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                job.state.compareAndSet(WAITING, CANCELLED);
+                return Optional.empty();
             }
-        } catch (TimeoutException e) {
-            throw new IllegalStateException("the " + name + " gate's action ran for over " + deadline.toMillis() + " ms");
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException r) {
-                throw r;
-            }
-            throw new IllegalStateException("the " + name + " gate's action failed", e.getCause());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            job.state.compareAndSet(WAITING, CANCELLED);
-            return Optional.empty();
         }
     }
 
@@ -204,10 +225,22 @@ public final class RealtimeGate implements AutoCloseable {
         }
     }
 
-    /** Stops the gate; actions not started yet will not be. */
+    /**
+     * Stops the gate; actions not started yet will not be, and one running now is waited for (up
+     * to 5 s), so that what it started is there to be cleaned up once this returns.
+     */
     @Override
     public void close() {
         closed = true;
         thread.interrupt();
+        if (Thread.currentThread() != thread) {
+            try {
+                if (!thread.join(Duration.ofSeconds(5))) {
+                    log.warn("the {} gate's thread did not end within 5 s of its close", name);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 }

@@ -163,6 +163,28 @@ final class StepRunner {
         });
     }
 
+    /**
+     * A start of {@code step} at {@code atMicros} handed to {@code gate} now, before the phase's
+     * thread gets to it: the gate forks it at the instant even if that thread is late (on a
+     * busy machine it may be). The process group is registered as soon as it exists. The
+     * {@link Start} returned gives that fork (whatever it is then given); if the gate could not
+     * fork it, it forks what it is given, at once.
+     */
+    Start armed(dev.conductor.clock.RealtimeGate gate, long atMicros, StepSpec step, Map<String, String> env) {
+        ProcessBuilder pb = builder(ProcessGroups.shellInNewGroup(step.command()), env, step.spawn());
+        var pending = gate.submit(atMicros, at -> {
+            Forked f = forkAt(at, pb::start);
+            if (f.process() != null) {
+                groupStarted.accept(f.process().pid());
+            }
+            return f;
+        });
+        return fork -> pending.await(FORK_DEADLINE).orElseGet(() -> {
+            clock.awaitMicros(atMicros, dev.conductor.clock.RealtimeGate.NORMAL_SPIN_MICROS);
+            return forkNow(clock, fork);
+        });
+    }
+
     static Forked forkNow(dev.conductor.clock.PreciseClock clock, Fork fork) {
         return forkAt(clock.now(), fork);
     }

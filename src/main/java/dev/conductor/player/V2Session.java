@@ -255,7 +255,19 @@ final class V2Session {
                 }
                 long startAt = m.data().path("start_at").asLong(0);
                 steps.resetAbort();
-                runner.execute(() -> runPhase(id, order, startAt, first));
+                // The start is handed to the gate here, on the thread that read 'run': the
+                // phase's own thread may not get a CPU before the instant on a busy machine.
+                StepRunner.Start start = steps.now();
+                if (startAt > 0 && startAt - clock.micros() <= MAX_START_AHEAD_MICROS) {
+                    boolean command = !order.steps().isEmpty() && order.steps().getFirst().isCommand();
+                    start = command && first == null
+                            ? steps.armed(gate, startAt, order.steps().getFirst(), Player.environment(order, options.name()))
+                            : steps.at(gate, startAt);
+                }
+                StepRunner.Start firstStart = start;
+                // Ready to start: what the conductor needs to know to give the next phase enough lead.
+                long slack = startAt - clock.micros();
+                runner.execute(() -> runPhase(id, order, startAt, slack, first, firstStart));
             }
             case V2.BARRIER_RELEASE -> releases
                     .computeIfAbsent(m.data().path("name").asText(), n -> new java.util.concurrent.LinkedBlockingQueue<>())
@@ -317,18 +329,19 @@ final class V2Session {
         return steps.prepare(step, Player.environment(order, options.name()), listener(id, 0, step));
     }
 
-    private void runPhase(int id, PhaseOrder order, long startAt, StepRunner.Prepared first) {
-        // Ready to start: what the conductor needs to know to give the next phase enough lead.
+    /**
+     * @param slack how long before the instant its start was handed to the gate
+     * @param start how the first step starts: at the instant, from the gate (see the 'run' message)
+     */
+    private void runPhase(int id, PhaseOrder order, long startAt, long slack, StepRunner.Prepared first,
+                          StepRunner.Start start) {
         long ahead = startAt - clock.micros();
-        long slack = ahead;
         if (ahead > MAX_START_AHEAD_MICROS) {
             // A clock offset gone wrong must not park the session: start now and say so.
             log.warn("phase {} was to start {} s from now; starting at once", id, ahead / 1_000_000);
             startAt = 0;
         }
         long instant = startAt;
-        // The first step starts at the instant, forked from the gate's thread.
-        StepRunner.Start start = instant > 0 ? steps.at(gate, instant) : steps.now();
         long startedAt = 0;
         Map<String, String> env = Player.environment(order, options.name());
         String failedAt = null;

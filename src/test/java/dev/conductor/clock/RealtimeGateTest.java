@@ -101,6 +101,36 @@ class RealtimeGateTest {
     }
 
     @Test
+    void aSubmittedActionRunsAtItsInstantWhetherOrNotItsCallerIsWaiting() throws Exception {
+        try (RealtimeGate gate = new RealtimeGate(clock, true, "test")) {
+            long at = clock.micros() + 50_000;
+            AtomicReference<Long> ranAt = new AtomicReference<>();
+            RealtimeGate.Pending<Long> pending = gate.submit(at, t -> {
+                ranAt.set(clock.micros());
+                return PreciseClock.toMicros(t);
+            });
+            // The caller is busy well past the instant; the action did not wait for it.
+            Thread.sleep(150);
+            assertThat(ranAt.get()).as("ran before anyone waited").isNotNull().isBetween(at, at + 100_000);
+            assertThat(pending.await(Duration.ofSeconds(1))).hasValueSatisfying(t -> assertThat(t).isGreaterThanOrEqualTo(at));
+        }
+    }
+
+    @Test
+    void closeWaitsForTheActionRunningNow() {
+        RealtimeGate gate = new RealtimeGate(clock, false, "test");
+        AtomicBoolean finished = new AtomicBoolean();
+        gate.submit(0, t -> {
+            sleep(300);
+            finished.set(true);
+            return true;
+        });
+        sleep(100);
+        gate.close();
+        assertThat(finished).as("what the action started is there once close returns").isTrue();
+    }
+
+    @Test
     void anActionThatThrowsThrowsAtTheCaller() {
         try (RealtimeGate gate = new RealtimeGate(clock, false, "test")) {
             assertThatThrownBy(() -> gate.at(0, at -> {
