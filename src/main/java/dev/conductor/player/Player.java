@@ -279,7 +279,25 @@ public final class Player implements AutoCloseable {
         try {
             if (!closed) {
                 log.info("{}: v2 session opened by {}", peer, hello.data().path("conductor").asText("?"));
-                session.serve(hello);
+                // A platform thread of its own, not this virtual one: a 'run' read by a virtual
+                // thread waits for the poller and then for a carrier thread, two more wake-ups
+                // at normal priority before the start reaches the gate (see RealtimeGate).
+                Thread reader = Thread.ofPlatform().daemon().name("v2-session-" + peer).start(() -> session.serve(hello));
+                try {
+                    // Bounded by the session itself: it ends when its conductor goes silent.
+                    reader.join();
+                } catch (InterruptedException e) {
+                    // The player is shutting down (which ends the session too).
+                    session.shutdown();
+                    try {
+                        if (!reader.join(java.time.Duration.ofSeconds(10))) {
+                            log.warn("{}: the v2 session did not end within 10 s of the shutdown", peer);
+                        }
+                    } catch (InterruptedException again) {
+                        // Going anyway.
+                    }
+                    Thread.currentThread().interrupt();
+                }
             }
         } finally {
             sessions.remove(session);

@@ -881,6 +881,8 @@ final class V2Session {
         } catch (IOException ignored) {
             // The serving thread finishes the clean-up.
         }
+        // A start the gate is forking now is waited for, so that its process is killed below.
+        gate.close();
         killGroups("the player is shutting down");
     }
 }
