@@ -44,6 +44,8 @@ public final class RealtimeGate implements AutoCloseable {
     /** The same at normal priority, where a spinner would take the CPU from those it waits with. */
     public static final long NORMAL_SPIN_MICROS = 30;
     private static final List<String> CHRT = List.of("/usr/bin/chrt", "/bin/chrt");
+    /** Whether this JVM has said, at info, that a gate could not have real-time priority: once is enough. */
+    private static final java.util.concurrent.atomic.AtomicBoolean TOLD_NORMAL = new java.util.concurrent.atomic.AtomicBoolean();
     private static final int WAITING = 0;
     private static final int RUNNING = 1;
     private static final int CANCELLED = 2;
@@ -163,7 +165,12 @@ public final class RealtimeGate implements AutoCloseable {
         if (realtime) {
             log.debug("{} gate at real-time priority (SCHED_FIFO 1)", name);
         } else if (wanted) {
-            log.info("{} gate at normal priority: {}; on a busy machine it may act late", name, said.substring(7));
+            String why = said.substring("normal (".length(), said.length() - 1);
+            if (TOLD_NORMAL.compareAndSet(false, true)) {
+                log.info("{} gate at normal priority: {}; on a busy machine it may act late", name, why);
+            } else {
+                log.debug("{} gate at normal priority: {}", name, why);
+            }
         }
         while (!closed) {
             Job<?> job;
@@ -214,7 +221,8 @@ public final class RealtimeGate implements AutoCloseable {
             }
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
             if (p.exitValue() != 0) {
-                return "normal (chrt: " + (out.isEmpty() ? "exit code " + p.exitValue() : out.lines().findFirst().orElse(out)) + ")";
+                String first = out.isEmpty() ? "exit code " + p.exitValue() : out.lines().findFirst().orElse(out);
+                return "normal (" + (first.startsWith("chrt: ") ? first : "chrt: " + first) + ")";
             }
             return "realtime (SCHED_FIFO 1)";
         } catch (IOException e) {
