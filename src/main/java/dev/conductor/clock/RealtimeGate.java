@@ -53,22 +53,9 @@ public final class RealtimeGate implements AutoCloseable {
     private final PreciseClock clock;
     private final String name;
     private final Thread thread;
-    private final LinkedBlockingQueue<Job<?>> jobs = new LinkedBlockingQueue<>();
+    private final LinkedBlockingQueue<Pending<?>> jobs = new LinkedBlockingQueue<>();
     private final CompletableFuture<String> priority = new CompletableFuture<>();
-    private volatile boolean realtime;
     private volatile boolean closed;
-
-    private record Job<T>(long atMicros, Function<Instant, T> action, AtomicInteger state, CompletableFuture<T> done) {
-        void run(Instant at) {
-            if (state.compareAndSet(WAITING, RUNNING)) {
-                try {
-                    done.complete(action.apply(at));
-                } catch (RuntimeException | Error e) {
-                    done.completeExceptionally(e);
-                }
-            }
-        }
-    }
 
     /**
      * @param wanted whether to ask for real-time priority at all
@@ -112,36 +99,56 @@ public final class RealtimeGate implements AutoCloseable {
 
     /** As {@link #at}, without waiting: the caller collects the result later with {@link Pending#await}. */
     public <T> Pending<T> submit(long atMicros, Function<Instant, T> action) {
-        Job<T> job = new Job<>(atMicros, action, new AtomicInteger(WAITING), new CompletableFuture<>());
+        Pending<T> job = new Pending<>(atMicros, action);
         if (closed || !thread.isAlive()) {
-            job.state.set(CANCELLED);
-            job.done.complete(null);
+            job.cancel();
         } else {
             jobs.add(job);
         }
-        return new Pending<>(job);
+        return job;
     }
 
     /** An action handed to the gate; see {@link #at}. */
     public final class Pending<T> {
-        private final Job<T> job;
+        private final long atMicros;
+        private final Function<Instant, T> action;
+        private final AtomicInteger state = new AtomicInteger(WAITING);
+        private final CompletableFuture<T> done = new CompletableFuture<>();
 
-        private Pending(Job<T> job) {
-            this.job = job;
+        private Pending(long atMicros, Function<Instant, T> action) {
+            this.atMicros = atMicros;
+            this.action = action;
+        }
+
+        /** On the gate's thread: runs the action unless its caller gave it up. */
+        private void run(Instant at) {
+            if (state.compareAndSet(WAITING, RUNNING)) {
+                try {
+                    done.complete(action.apply(at));
+                } catch (RuntimeException | Error e) {
+                    done.completeExceptionally(e);
+                }
+            }
+        }
+
+        /** Never to run: its caller is let go with nothing. */
+        private void cancel() {
+            state.compareAndSet(WAITING, CANCELLED);
+            done.complete(null);
         }
 
         /** Its result, waiting up to the instant plus {@code deadline}, as {@link #at} says. */
         public Optional<T> await(Duration deadline) {
-            long wait = Math.max(0, job.atMicros - clock.micros()) + deadline.toNanos() / 1000;
+            long wait = Math.max(0, atMicros - clock.micros()) + deadline.toNanos() / 1000;
             try {
                 try {
-                    return Optional.ofNullable(job.done.get(wait, TimeUnit.MICROSECONDS));
+                    return Optional.ofNullable(done.get(wait, TimeUnit.MICROSECONDS));
                 } catch (TimeoutException e) {
-                    if (job.state.compareAndSet(WAITING, CANCELLED)) {
+                    if (state.compareAndSet(WAITING, CANCELLED)) {
                         log.warn("the {} gate did not get to an action within {} ms of its instant", name, deadline.toMillis());
                         return Optional.empty();
                     }
-                    return Optional.ofNullable(job.done.get(deadline.toNanos(), TimeUnit.NANOSECONDS));
+                    return Optional.ofNullable(done.get(deadline.toNanos(), TimeUnit.NANOSECONDS));
                 }
             } catch (TimeoutException e) {
                 throw new IllegalStateException("the " + name + " gate's action ran for over " + deadline.toMillis() + " ms");
@@ -152,7 +159,7 @@ public final class RealtimeGate implements AutoCloseable {
                 throw new IllegalStateException("the " + name + " gate's action failed", e.getCause());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                job.state.compareAndSet(WAITING, CANCELLED);
+                state.compareAndSet(WAITING, CANCELLED);
                 return Optional.empty();
             }
         }
@@ -160,7 +167,7 @@ public final class RealtimeGate implements AutoCloseable {
 
     private void serve(boolean wanted, List<String> chrt) {
         String said = wanted ? raise(chrt) : "normal (not asked for)";
-        realtime = said.startsWith("realtime");
+        boolean realtime = said.startsWith("realtime");
         priority.complete(said);
         if (realtime) {
             log.debug("{} gate at real-time priority (SCHED_FIFO 1)", name);
@@ -172,8 +179,9 @@ public final class RealtimeGate implements AutoCloseable {
                 log.debug("{} gate at normal priority: {}", name, why);
             }
         }
+        long spin = realtime ? SPIN_MICROS : NORMAL_SPIN_MICROS;
         while (!closed) {
-            Job<?> job;
+            Pending<?> job;
             try {
                 job = jobs.take();
             } catch (InterruptedException e) {
@@ -182,18 +190,16 @@ public final class RealtimeGate implements AutoCloseable {
             if (job.state.get() != WAITING) {
                 continue;
             }
-            clock.awaitMicros(job.atMicros, realtime ? SPIN_MICROS : NORMAL_SPIN_MICROS);
+            clock.awaitMicros(job.atMicros, spin);
             if (closed) {
                 // Woken by close(), not by the instant.
-                job.state.compareAndSet(WAITING, CANCELLED);
-                job.done.complete(null);
+                job.cancel();
                 break;
             }
             job.run(clock.now());
         }
-        for (Job<?> j; (j = jobs.poll()) != null; ) {
-            j.state.compareAndSet(WAITING, CANCELLED);
-            j.done.complete(null);
+        for (Pending<?> j; (j = jobs.poll()) != null; ) {
+            j.cancel();
         }
     }
 

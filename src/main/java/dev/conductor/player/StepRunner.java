@@ -137,7 +137,7 @@ final class StepRunner {
 
     /**
      * When and on which thread a step's process is forked: at once on the caller's thread
-     * ({@link #now()}), or at an instant by a {@link StartGate}. The start time is taken just
+     * ({@link #now()}), or at an instant by a {@link dev.conductor.clock.RealtimeGate}. The start time is taken just
      * before the fork.
      */
     @FunctionalInterface
@@ -157,10 +157,14 @@ final class StepRunner {
      * cannot.
      */
     Start at(dev.conductor.clock.RealtimeGate gate, long atMicros) {
-        return fork -> gate.at(atMicros, at -> forkAt(at, fork), FORK_DEADLINE).orElseGet(() -> {
-            clock.awaitMicros(atMicros, dev.conductor.clock.RealtimeGate.NORMAL_SPIN_MICROS);
-            return forkNow(clock, fork);
-        });
+        return fork -> gate.at(atMicros, at -> forkAt(at, fork), FORK_DEADLINE)
+                .orElseGet(() -> forkHereAt(atMicros, fork));
+    }
+
+    /** The fallback when a gate could not fork: on the caller's thread, at the instant. */
+    private Forked forkHereAt(long atMicros, Fork fork) {
+        clock.awaitMicros(atMicros, dev.conductor.clock.RealtimeGate.NORMAL_SPIN_MICROS);
+        return forkNow(clock, fork);
     }
 
     /**
@@ -179,10 +183,7 @@ final class StepRunner {
             }
             return f;
         });
-        return fork -> pending.await(FORK_DEADLINE).orElseGet(() -> {
-            clock.awaitMicros(atMicros, dev.conductor.clock.RealtimeGate.NORMAL_SPIN_MICROS);
-            return forkNow(clock, fork);
-        });
+        return fork -> pending.await(FORK_DEADLINE).orElseGet(() -> forkHereAt(atMicros, fork));
     }
 
     static Forked forkNow(dev.conductor.clock.PreciseClock clock, Fork fork) {

@@ -54,10 +54,6 @@ final class V2Session {
      * and the conductor's sender blocks: nothing piles up.
      */
     private static final int PUT_QUEUE = 16;
-    /**
-     * The last stretch before a start instant is spun (yielding), not parked: short, because
-     * with 128 players on two CPUs every spinning player delays the others.
-     */
 
     private final Socket socket;
     private final String peer;
@@ -254,20 +250,28 @@ final class V2Session {
                     return false;
                 }
                 long startAt = m.data().path("start_at").asLong(0);
+                // Ready to start: what the conductor needs to know to give the next phase enough lead.
+                long slack = startAt - clock.micros();
+                long instant = startAt;
+                if (slack > MAX_START_AHEAD_MICROS) {
+                    // A clock offset gone wrong must not park the session: start now and say so.
+                    log.warn("phase {} was to start {} s from now; starting at once", id, slack / 1_000_000);
+                    instant = 0;
+                }
                 steps.resetAbort();
+                Map<String, String> env = Player.environment(order, options.name());
                 // The start is handed to the gate here, on the thread that read 'run': the
                 // phase's own thread may not get a CPU before the instant on a busy machine.
                 StepRunner.Start start = steps.now();
-                if (startAt > 0 && startAt - clock.micros() <= MAX_START_AHEAD_MICROS) {
+                if (instant > 0) {
                     boolean command = !order.steps().isEmpty() && order.steps().getFirst().isCommand();
                     start = command && first == null
-                            ? steps.armed(gate, startAt, order.steps().getFirst(), Player.environment(order, options.name()))
-                            : steps.at(gate, startAt);
+                            ? steps.armed(gate, instant, order.steps().getFirst(), env)
+                            : steps.at(gate, instant);
                 }
                 StepRunner.Start firstStart = start;
-                // Ready to start: what the conductor needs to know to give the next phase enough lead.
-                long slack = startAt - clock.micros();
-                runner.execute(() -> runPhase(id, order, startAt, slack, first, firstStart));
+                long at = instant;
+                runner.execute(() -> runPhase(id, order, env, at, slack, first, firstStart));
             }
             case V2.BARRIER_RELEASE -> releases
                     .computeIfAbsent(m.data().path("name").asText(), n -> new java.util.concurrent.LinkedBlockingQueue<>())
@@ -330,20 +334,13 @@ final class V2Session {
     }
 
     /**
-     * @param slack how long before the instant its start was handed to the gate
-     * @param start how the first step starts: at the instant, from the gate (see the 'run' message)
+     * @param instant when the first step starts on this player's clock, 0 for at once
+     * @param slack   how long before the instant its start was handed to the gate
+     * @param start   how the first step starts: at the instant, from the gate (see the 'run' message)
      */
-    private void runPhase(int id, PhaseOrder order, long startAt, long slack, StepRunner.Prepared first,
-                          StepRunner.Start start) {
-        long ahead = startAt - clock.micros();
-        if (ahead > MAX_START_AHEAD_MICROS) {
-            // A clock offset gone wrong must not park the session: start now and say so.
-            log.warn("phase {} was to start {} s from now; starting at once", id, ahead / 1_000_000);
-            startAt = 0;
-        }
-        long instant = startAt;
+    private void runPhase(int id, PhaseOrder order, Map<String, String> env, long instant, long slack,
+                          StepRunner.Prepared first, StepRunner.Start start) {
         long startedAt = 0;
-        Map<String, String> env = Player.environment(order, options.name());
         String failedAt = null;
         List<PhaseOrder.StepSpec> list = order.steps();
         if (list.isEmpty() || !list.getFirst().isCommand()) {
@@ -354,7 +351,7 @@ final class V2Session {
             StepResult result;
             if (i == 0 && first != null) {
                 result = steps.release(0, first, start);
-                startedAt = result.details().map(d -> PreciseClock.toMicros(d.startedAt())).orElse(clock.micros());
+                startedAt = startedMicros(result);
                 StepResult.Status status = result.details().map(StepResult.Details::status).orElse(StepResult.Status.FAILED);
                 if (status == StepResult.Status.KILLED) {
                     failedAt = "the phase was aborted at step 1;";
@@ -372,7 +369,7 @@ final class V2Session {
             } else {
                 result = steps.run(i, step, env, listener(id, i, step), i == 0 ? start : steps.now());
                 if (i == 0) {
-                    startedAt = result.details().map(d -> PreciseClock.toMicros(d.startedAt())).orElse(clock.micros());
+                    startedAt = startedMicros(result);
                 }
                 StepResult.Status status = result.details().map(StepResult.Details::status).orElse(StepResult.Status.FAILED);
                 if (status == StepResult.Status.KILLED) {
@@ -407,6 +404,11 @@ final class V2Session {
             killGroups(leftOfTrial, "the trial's Reset phase finished");
             leftovers.killAll("the trial's Reset phase finished");
         }
+    }
+
+    /** When a step started, on this player's clock (now, for a result that does not say). */
+    private long startedMicros(StepResult result) {
+        return result.details().map(d -> PreciseClock.toMicros(d.startedAt())).orElseGet(clock::micros);
     }
 
     private StepRunner.Listener listener(int id, int index, PhaseOrder.StepSpec step) {
