@@ -113,7 +113,11 @@ final class StepRunner {
 
     /** As {@link #run(int, StepSpec, Map, Listener)}, its process forked by {@code start}. */
     StepResult run(int index, StepSpec step, Map<String, String> env, Listener listener, Start start) {
-        ProcessBuilder pb = builder(ProcessGroups.shellInNewGroup(step.command()), env, step.spawn());
+        return run(index, step, listener, start, forkOf(step, env));
+    }
+
+    /** As {@link #run(int, StepSpec, Map, Listener, Start)}, with the builder {@link #forkOf} made. */
+    StepResult run(int index, StepSpec step, Listener listener, Start start, ProcessBuilder pb) {
         Forked f = start.start(pb::start);
         listener.started(f.at());
         if (f.failure() != null) {
@@ -168,14 +172,13 @@ final class StepRunner {
     }
 
     /**
-     * A start of {@code step} at {@code atMicros} handed to {@code gate} now, before the phase's
+     * A start of a step, forked by {@code pb}, at {@code atMicros} handed to {@code gate} now, before the phase's
      * thread gets to it: the gate forks it at the instant even if that thread is late (on a
      * busy machine it may be). The process group is registered as soon as it exists. The
      * {@link Start} returned gives that fork (whatever it is then given); if the gate could not
      * fork it, it forks what it is given, at once.
      */
-    Start armed(dev.conductor.clock.RealtimeGate gate, long atMicros, StepSpec step, Map<String, String> env) {
-        ProcessBuilder pb = builder(ProcessGroups.shellInNewGroup(step.command()), env, step.spawn());
+    Start armed(dev.conductor.clock.RealtimeGate gate, long atMicros, ProcessBuilder pb) {
         var pending = gate.submit(atMicros, at -> {
             Forked f = forkAt(at, pb::start);
             if (f.process() != null) {
@@ -184,6 +187,24 @@ final class StepRunner {
             return f;
         });
         return fork -> pending.await(FORK_DEADLINE).orElseGet(() -> forkHereAt(atMicros, fork));
+    }
+
+    /**
+     * The release of a held step at {@code atMicros}, handed to {@code gate} now (as {@link #armed}
+     * does a fork): at the instant the gate writes one line to a pipe, where a fork would cost it
+     * the JVM's spawn and hold up every other player's gate waiting for a CPU.
+     */
+    Start armedRelease(dev.conductor.clock.RealtimeGate gate, long atMicros, Prepared prepared) {
+        var pending = gate.submit(atMicros, at -> forkAt(at, prepared::releaseNow));
+        return fork -> pending.await(FORK_DEADLINE).orElseGet(() -> forkHereAt(atMicros, fork));
+    }
+
+    /**
+     * What forks {@code step}: made when its phase arrives, because making it (the JVM copies
+     * the whole environment into it) is most of the work a start order would otherwise cost.
+     */
+    ProcessBuilder forkOf(StepSpec step, Map<String, String> env) {
+        return builder(ProcessGroups.shellInNewGroup(step.command()), env, step.spawn());
     }
 
     static Forked forkNow(dev.conductor.clock.PreciseClock clock, Fork fork) {
@@ -231,6 +252,29 @@ final class StepRunner {
             return step;
         }
 
+        /**
+         * Lets the held shell go on to its command: one line on its stdin (closed after it for a
+         * step that is not spawned, as an unheld step's is). What a gate does at the instant.
+         *
+         * @return the step's process, or null when it could not be forked
+         */
+        Process releaseNow() {
+            if (started == null) {
+                return null;
+            }
+            try {
+                var stdin = started.process.getOutputStream();
+                stdin.write('\n');
+                stdin.flush();
+                if (!step.spawn()) {
+                    stdin.close();
+                }
+            } catch (IOException e) {
+                // The held shell died before its release: its exit status tells what happened.
+            }
+            return started.process;
+        }
+
         /** Kills the waiting process: its phase will not run. */
         void discard() {
             if (started != null) {
@@ -263,19 +307,7 @@ final class StepRunner {
         if (aborted) {
             ProcessGroups.killTree(p.process);
         }
-        Forked f = start.start(() -> {
-            try {
-                var stdin = p.process.getOutputStream();
-                stdin.write('\n');
-                stdin.flush();
-                if (!step.spawn()) {
-                    stdin.close();
-                }
-            } catch (IOException e) {
-                // The held shell died before its release: its exit status tells what happened.
-            }
-            return p.process;
-        });
+        Forked f = start.start(prepared::releaseNow);
         prepared.listener.started(f.at());
         return supervise(index, step, prepared.listener, p, f.at(), f.nanos());
     }

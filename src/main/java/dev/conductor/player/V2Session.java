@@ -65,9 +65,20 @@ final class V2Session {
     private final ExecutorService runner;
     /** Forks each phase's first step at its instant, at real-time priority where allowed (see RealtimeGate). */
     private final dev.conductor.clock.RealtimeGate gate;
-    private final Map<Integer, PhaseOrder> phases = new HashMap<>();
+    private final Map<Integer, Order> phases = new HashMap<>();
+
+    /**
+     * A phase received and not yet started, with what its start needs made in advance: its
+     * environment and the fork of its first step (null when that is not a command, or held), so
+     * that reading its {@code run} costs little more than the message. On a machine that many
+     * players share, what that costs is what makes a start late.
+     */
+    private record Order(PhaseOrder order, Map<String, String> env, ProcessBuilder firstFork) {
+    }
     /** Each sent phase's first step, forked and held until the phase's start instant. */
     private final Map<Integer, StepRunner.Prepared> prepared = new HashMap<>();
+    /** Phases started and not yet done in this session. */
+    private final java.util.concurrent.atomic.AtomicInteger running = new java.util.concurrent.atomic.AtomicInteger();
     private volatile boolean ended;
     private String conductorName = "?";
     /** Spawned steps by key, for expect, send, close, signal, terminate and wait. */
@@ -175,7 +186,7 @@ final class V2Session {
         welcome.put("player", options.name());
         welcome.put("player_version", Player.VERSION);
         welcome.putArray("capabilities").add("stream").add("spawn_exit").add("abort").add("clock")
-                .add(DataFrame.CAPABILITY).add(FileTransfer.CRC_CAPABILITY);
+                .add(DataFrame.CAPABILITY).add(FileTransfer.CRC_CAPABILITY).add(V2.AHEAD_CAPABILITY);
         welcome.put("max_message_size", options.maxMessageSize());
         welcome.put("nonce", playerNonce);
         welcome.put("auth", options.token().isPresent() ? Auth.SCHEME : "none");
@@ -225,9 +236,14 @@ final class V2Session {
                     return false;
                 }
                 // Before phase_ok: the conductor picks the start instant after every player confirmed.
-                StepRunner.Prepared first = prepareFirst(id, order);
+                // A phase sent ahead, while another runs here, is only kept: a held fork now would
+                // take the CPU from the running phase, and a Reset's end would kill it.
+                StepRunner.Prepared first = running.get() > 0 ? null : prepareFirst(id, order);
+                Map<String, String> env = Player.environment(order, options.name());
+                boolean command = !order.steps().isEmpty() && order.steps().getFirst().isCommand();
+                ProcessBuilder fork = command && first == null ? steps.forkOf(order.steps().getFirst(), env) : null;
                 synchronized (phases) {
-                    phases.put(id, order);
+                    phases.put(id, new Order(order, env, fork));
                     StepRunner.Prepared replaced = first == null ? prepared.remove(id) : prepared.put(id, first);
                     if (replaced != null) {
                         replaced.discard();
@@ -239,13 +255,13 @@ final class V2Session {
             }
             case V2.RUN -> {
                 int id = m.data().path("id").asInt(-1);
-                PhaseOrder order;
+                Order pending;
                 StepRunner.Prepared first;
                 synchronized (phases) {
-                    order = phases.remove(id);
+                    pending = phases.remove(id);
                     first = prepared.remove(id);
                 }
-                if (order == null) {
+                if (pending == null) {
                     refuse("run of phase " + id + ", which was never sent");
                     return false;
                 }
@@ -259,19 +275,35 @@ final class V2Session {
                     instant = 0;
                 }
                 steps.resetAbort();
-                Map<String, String> env = Player.environment(order, options.name());
                 // The start is handed to the gate here, on the thread that read 'run': the
                 // phase's own thread may not get a CPU before the instant on a busy machine.
                 StepRunner.Start start = steps.now();
                 if (instant > 0) {
-                    boolean command = !order.steps().isEmpty() && order.steps().getFirst().isCommand();
-                    start = command && first == null
-                            ? steps.armed(gate, instant, order.steps().getFirst(), env)
+                    start = first != null ? steps.armedRelease(gate, instant, first)
+                            : pending.firstFork() != null ? steps.armed(gate, instant, pending.firstFork())
                             : steps.at(gate, instant);
                 }
                 StepRunner.Start firstStart = start;
                 long at = instant;
-                runner.execute(() -> runPhase(id, order, env, at, slack, first, firstStart));
+                running.incrementAndGet();
+                runner.execute(() -> {
+                    try {
+                        runPhase(id, pending, at, slack, first, firstStart);
+                    } finally {
+                        running.decrementAndGet();
+                    }
+                });
+            }
+            case V2.FORGET -> {
+                int id = m.data().path("id").asInt(-1);
+                StepRunner.Prepared first;
+                synchronized (phases) {
+                    phases.remove(id);
+                    first = prepared.remove(id);
+                }
+                if (first != null) {
+                    first.discard();
+                }
             }
             case V2.BARRIER_RELEASE -> releases
                     .computeIfAbsent(m.data().path("name").asText(), n -> new java.util.concurrent.LinkedBlockingQueue<>())
@@ -338,8 +370,10 @@ final class V2Session {
      * @param slack   how long before the instant its start was handed to the gate
      * @param start   how the first step starts: at the instant, from the gate (see the 'run' message)
      */
-    private void runPhase(int id, PhaseOrder order, Map<String, String> env, long instant, long slack,
-                          StepRunner.Prepared first, StepRunner.Start start) {
+    private void runPhase(int id, Order pending, long instant, long slack, StepRunner.Prepared first,
+                          StepRunner.Start start) {
+        PhaseOrder order = pending.order();
+        Map<String, String> env = pending.env();
         long startedAt = 0;
         String failedAt = null;
         List<PhaseOrder.StepSpec> list = order.steps();
@@ -367,7 +401,9 @@ final class V2Session {
                     failedAt = "step " + (i + 1) + " (" + step.command() + ")";
                 }
             } else {
-                result = steps.run(i, step, env, listener(id, i, step), i == 0 ? start : steps.now());
+                result = i == 0 && pending.firstFork() != null
+                        ? steps.run(i, step, listener(id, i, step), start, pending.firstFork())
+                        : steps.run(i, step, env, listener(id, i, step), i == 0 ? start : steps.now());
                 if (i == 0) {
                     startedAt = startedMicros(result);
                 }

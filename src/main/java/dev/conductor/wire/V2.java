@@ -21,6 +21,8 @@ public final class V2 {
     public static final String ABORT = "abort";
     public static final String BYE = "bye";
     public static final String BARRIER_RELEASE = "barrier_release";
+    /** A phase sent ahead ({@link #AHEAD_CAPABILITY}) that will not be run after all. */
+    public static final String FORGET = "forget";
     // player -> conductor
     public static final String WELCOME = "welcome";
     public static final String AUTH_OK = "auth_ok";
@@ -37,6 +39,12 @@ public final class V2 {
     // both ways
     public static final String HEARTBEAT = "heartbeat";
     public static final String ERROR = "error";
+
+    /**
+     * In a player's welcome: it takes the next phase while one is running, to be started by a
+     * later {@link #RUN}, and understands {@link #FORGET}.
+     */
+    public static final String AHEAD_CAPABILITY = "phase_ahead";
 
     private V2() {
     }
