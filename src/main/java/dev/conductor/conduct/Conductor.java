@@ -33,6 +33,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * name, the others go on, and the Reset phase is still attempted.
  */
 public final class Conductor {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(Conductor.class);
     /** Exit codes of a run, as documented in the README. */
     public static final int EXIT_OK = 0;
     public static final int EXIT_STEP_FAILED = 1;
@@ -203,25 +204,54 @@ public final class Conductor {
     }
 
     /**
-     * The next phase's extra lead, from how long before the instant the slowest v2 player of
-     * this one was ready: up at once to what it needed, down by a quarter a phase.
+     * The next phase's extra lead, from how long before the instant the v2 players of this one
+     * were ready: up at once to what the slowest needed, down by half a phase. A few players
+     * late for the first time (up to one in 16) are passed over: on a machine that many players
+     * share, one that did not get a CPU for a while is late whatever the lead, and a lead raised
+     * for it costs every later phase its time. One late twice in a row counts.
      *
      * @param lead     this phase's lead, send to instant
      * @param baseLead the fixed part of it
      */
     private void adaptLead(List<WorkerRun> running, long lead, long baseLead) {
-        long minSlack = Long.MAX_VALUE;
+        record Ready(String worker, long slack) {
+        }
+        List<Ready> ready = new ArrayList<>();
         for (WorkerRun r : running) {
             if (r.link instanceof V2Link v2 && v2.startSlack().isPresent()) {
-                minSlack = Math.min(minSlack, v2.startSlack().getAsLong());
+                ready.add(new Ready(r.worker.name(), v2.startSlack().getAsLong()));
             }
         }
-        if (minSlack == Long.MAX_VALUE) {
+        if (ready.isEmpty()) {
             return;
         }
+        ready.sort(java.util.Comparator.comparingLong(Ready::slack));
+        int passOver = ready.size() / 16;
+        long minSlack = ready.getLast().slack();
+        java.util.Set<String> lateNow = new java.util.HashSet<>();
+        for (Ready r : ready) {
+            boolean late = r.slack() < LEAD_MARGIN_MICROS;
+            if (late) {
+                lateNow.add(r.worker());
+            }
+            if (late && passOver > 0 && !lateBefore.contains(r.worker())) {
+                passOver--;
+                continue;
+            }
+            minSlack = r.slack();
+            break;
+        }
+        lateBefore = lateNow;
         long needed = lead - minSlack + LEAD_MARGIN_MICROS - baseLead;
-        extraLeadMicros = Math.clamp(Math.max(needed, extraLeadMicros * 3 / 4), 0, MAX_EXTRA_LEAD_MICROS);
+        extraLeadMicros = Math.clamp(Math.max(needed, extraLeadMicros / 2), 0, MAX_EXTRA_LEAD_MICROS);
+        if (log.isDebugEnabled()) {
+            log.debug("start lead {} us (fixed part {}); players ready before the instant by (us, least first) {}; next extra lead {} us",
+                    lead, baseLead, ready.stream().limit(8).map(Ready::slack).toList(), extraLeadMicros);
+        }
     }
+
+    /** The workers that were not ready in time for the last phase. */
+    private java.util.Set<String> lateBefore = java.util.Set.of();
 
     private long limitFor(Worker w) {
         return options.maxMessageSize()
@@ -243,11 +273,14 @@ public final class Conductor {
         boolean lost = false;
         Duration stepDeadline = options.ioDeadline().multipliedBy(3).plus(V2Link.SILENCE);
 
-        // 1. Make sure every player has a link, and send it the phase: all players at once.
-        int phaseId = phaseIds.incrementAndGet();
+        // 1. Make sure every player has a link, and send it the phase: all players at once. Those
+        // that took it ahead, during the last phase, only confirm it.
+        Reserved mine = reserved;
+        reserved = null;
+        int phaseId = mine != null && mine.trial() == trial && mine.phase() == phase ? mine.id() : phaseIds.incrementAndGet();
         List<Future<Optional<String>>> sending = new ArrayList<>();
         for (WorkerRun r : active) {
-            sending.add(pool.submit(() -> r.prepare(phaseId, order(trial, phase, r.worker))));
+            sending.add(pool.submit(() -> r.prepare(trial, phase, phaseId, order(trial, phase, r.worker))));
         }
         List<WorkerRun> ready = new ArrayList<>();
         for (int i = 0; i < active.size(); i++) {
@@ -318,6 +351,7 @@ public final class Conductor {
         if (interrupted.get() && phase != Phase.RESET) {
             running.forEach(r -> r.link.abort("interrupted by the user"));
         }
+        sendAhead(pool, running, trial, phase, startAt);
 
         // 3. Collect every worker's results and events, each against its own deadline; barriers
         // meet at the desk, which knows from the plan who has to come.
@@ -360,6 +394,58 @@ public final class Conductor {
         events.accept(new Event.PhaseFinished(Instant.now(), trial, phase));
         return new PhaseOutcome(failed, lost);
     }
+
+    /** The id taken for the phase sent ahead. */
+    private record Reserved(int trial, Phase phase, int id) {
+    }
+
+    /** What a worker's player was sent ahead, on which link. */
+    private record Ahead(int trial, Phase phase, int id, V2Link link) {
+    }
+
+    /** The id the next phase was sent ahead with, if it was. */
+    private volatile Reserved reserved;
+
+    /**
+     * Sends the phase after this one to every running player that takes phases ahead, once this
+     * one's instant has passed: while this phase runs, each player reads and confirms the next,
+     * which then needs only its {@code run} (the round trip of sending a phase to every player
+     * was most of a phase's overhead). What is sent ahead and not run is forgotten
+     * ({@link WorkerRun#prepare}).
+     */
+    private void sendAhead(ExecutorService pool, List<WorkerRun> running, int trial, Phase phase, long startAt) {
+        int at = options.phases().indexOf(phase);
+        int nextTrial = at + 1 < options.phases().size() ? trial : trial + 1;
+        if (interrupted.get() || at < 0 || nextTrial > options.trials()) {
+            return;
+        }
+        Phase next = options.phases().get(nextTrial == trial ? at + 1 : 0);
+        int id = phaseIds.incrementAndGet();
+        reserved = new Reserved(nextTrial, next, id);
+        for (WorkerRun r : running) {
+            if (r.link instanceof V2Link v2 && v2.takesPhasesAhead()) {
+                PhaseOrder order = order(nextTrial, next, r.worker);
+                r.ahead = new Ahead(nextTrial, next, id, v2);
+                pool.submit(() -> {
+                    // Not before the instant: reading it then would take a CPU from the start.
+                    long wait = startAt + AHEAD_AFTER_START_MICROS - clock.micros();
+                    try {
+                        if (wait > 0) {
+                            Thread.sleep(Duration.ofNanos(wait * 1000));
+                        }
+                        v2.sendAhead(id, order);
+                        v2.probeAhead(PROBE_AHEAD_MICROS);
+                    } catch (LinkException | InterruptedException e) {
+                        // The link is broken or the run is ending: the phase's own sending says so.
+                    }
+                });
+            }
+        }
+    }
+
+    private static final long AHEAD_AFTER_START_MICROS = 2_000;
+    /** How far ahead a phase sent ahead makes sure of a good clock estimate: phases are rarely longer. */
+    private static final long PROBE_AHEAD_MICROS = 5_000_000;
 
     private boolean markLost(int trial, Phase phase, WorkerRun r, String reason) {
         r.lost = true;
@@ -444,8 +530,21 @@ public final class Conductor {
             this.reporter = new Reporter(events, transcripts, worker.name(), folderOf(plan.testFile()));
         }
 
-        /** Opens a link if there is none, then sends the phase. Empty when all went well. */
-        Optional<String> prepare(int phaseId, PhaseOrder order) {
+        /** Sent ahead during the last phase, on that phase's link; null when nothing was. */
+        volatile Ahead ahead;
+
+        /**
+         * Opens a link if there is none, then sends the phase, or confirms it when it was sent
+         * ahead (forgetting one sent ahead that is not this phase). Empty when all went well.
+         */
+        Optional<String> prepare(int trial, Phase phase, int phaseId, PhaseOrder order) {
+            Ahead sent = ahead;
+            ahead = null;
+            boolean taken = sent != null && sent.link() == link && !sent.link().broken();
+            if (taken && (sent.trial() != trial || sent.phase() != phase || sent.id() != phaseId)) {
+                sent.link().forget(sent.id());
+                taken = false;
+            }
             try {
                 if (link == null || link.broken()) {
                     if (link != null) {
@@ -453,7 +552,11 @@ public final class Conductor {
                     }
                     link = open();
                 }
-                link.send(phaseId, order);
+                if (taken) {
+                    sent.link().confirm(phaseId);
+                } else {
+                    link.send(phaseId, order);
+                }
                 return Optional.empty();
             } catch (LinkException e) {
                 return Optional.of(e.getMessage());

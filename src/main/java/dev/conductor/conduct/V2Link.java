@@ -96,6 +96,8 @@ final class V2Link implements WorkerLink {
     private String playerVersion = "?";
     /** The player listed {@link DataFrame#CAPABILITY} in its welcome: put data goes as data frames. */
     private boolean dataFrames;
+    /** The player listed {@link V2#AHEAD_CAPABILITY}: the next phase may be sent while one runs. */
+    private boolean ahead;
     /** The player's frame size limit, from its welcome. */
     private long playerLimit = Frames.DEFAULT_LIMIT;
     private Thread reader;
@@ -162,6 +164,7 @@ final class V2Link implements WorkerLink {
             link.playerVersion = welcome.data().path("player_version").asText("?");
             for (var c : welcome.data().path("capabilities")) {
                 link.dataFrames |= DataFrame.CAPABILITY.equals(c.asText());
+                link.ahead |= V2.AHEAD_CAPABILITY.equals(c.asText());
             }
             link.playerLimit = welcome.data().path("max_message_size").asLong(Frames.DEFAULT_LIMIT);
             String playerNonce = welcome.data().path("nonce").asText("");
@@ -409,11 +412,35 @@ final class V2Link implements WorkerLink {
      * estimate.
      */
     private void refreshClock() throws InterruptedException {
-        ClockWindow.Estimate now = clocks.best(clock.micros());
-        if (now.errorMicros() <= GOOD_ENOUGH_MICROS) {
-            clock0 = now;
-            return;
+        if (clocks.best(clock.micros()).errorMicros() > GOOD_ENOUGH_MICROS && probing.tryLock()) {
+            // Not while probes sent ahead are out: their answers are as good, and come sooner.
+            try {
+                probe();
+            } finally {
+                probing.unlock();
+            }
         }
+        clock0 = clocks.best(clock.micros());
+    }
+
+    /**
+     * Probes the clock now, while a phase runs, when the estimate would no longer be good
+     * enough by the time the next phase starts ({@code withinMicros} from now): that start then
+     * waits for no probe. The estimate the running phase uses is not touched.
+     */
+    void probeAhead(long withinMicros) throws InterruptedException {
+        if (clocks.best(clock.micros() + withinMicros).errorMicros() > GOOD_ENOUGH_MICROS && probing.tryLock()) {
+            try {
+                probe();
+            } finally {
+                probing.unlock();
+            }
+        }
+    }
+
+    private final java.util.concurrent.locks.ReentrantLock probing = new java.util.concurrent.locks.ReentrantLock();
+
+    private void probe() throws InterruptedException {
         try {
             probeReplies.clear();
             for (int i = 0; i < PROBES_PER_PHASE && brokenReason == null; i++) {
@@ -432,7 +459,6 @@ final class V2Link implements WorkerLink {
         } catch (IOException e) {
             markBroken(describe() + ": connection lost: " + e.getMessage());
         }
-        clock0 = clocks.best(clock.micros());
     }
 
     /** What the player said of the last phase: how long before its instant it was ready to start it. */
@@ -459,6 +485,43 @@ final class V2Link implements WorkerLink {
      * testers' steps one phase each, and the log numbers them as one sequence.
      */
     void send(int phaseId, PhaseOrder order, int indexBase) throws LinkException {
+        post(phaseId, order, indexBase);
+        confirm(phaseId);
+    }
+
+    /** True when the player takes a phase while another runs ({@link #sendAhead}). */
+    boolean takesPhasesAhead() {
+        return ahead;
+    }
+
+    /**
+     * Sends a phase without waiting for the player to confirm it, while another phase may be
+     * running there: the player reads it at once, so that its start later needs only the
+     * {@code run}. {@link #confirm} then finds the confirmation waiting.
+     */
+    void sendAhead(int phaseId, PhaseOrder order) throws LinkException {
+        if (!ahead) {
+            throw new LinkException(describe() + " does not take phases ahead");
+        }
+        post(phaseId, order, 0);
+    }
+
+    /** Tells the player that a phase sent ahead will not be run; a lost link forgets it anyway. */
+    void forget(int phaseId) {
+        phaseOfId.remove(phaseId);
+        if (brokenReason != null) {
+            return;
+        }
+        ObjectNode data = Json.object();
+        data.put("id", phaseId);
+        try {
+            write(V2.encode(V2.FORGET, data));
+        } catch (IOException e) {
+            markBroken(describe() + ": sending 'forget' failed: " + e.getMessage());
+        }
+    }
+
+    private void post(int phaseId, PhaseOrder order, int indexBase) throws LinkException {
         if (brokenReason != null) {
             throw new LinkException(brokenReason);
         }
@@ -473,6 +536,10 @@ final class V2Link implements WorkerLink {
             markBroken(describe() + ": sending the phase failed: " + e.getMessage());
             throw new LinkException(brokenReason);
         }
+    }
+
+    /** Waits for the player to confirm phase {@code phaseId}; other phases' confirmations are passed over. */
+    void confirm(int phaseId) throws LinkException {
         long deadline = System.nanoTime() + SILENCE.toNanos();
         try {
             while (true) {

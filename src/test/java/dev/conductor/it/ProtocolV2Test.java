@@ -379,6 +379,69 @@ class ProtocolV2Test {
         }
     }
 
+    @Test
+    void theNextPhaseIsSentWhileOneRunsAndOneThatWillNotRunIsForgotten() throws Exception {
+        Lab lab = new Lab(dir);
+        lab.worker("a", "[Startup]\nstep1: sleep 0.3\n[Run]\nstep1: sleep 0.3\n[Collect]\nstep1: echo collected\n"
+                + "[Reset]\nstep1: echo reset");
+        Path test = lab.write();
+        int playerPort = Lab.freePort();
+        try (var player = PlayerProcess.start(lab.workerFile("a"), "-p", String.valueOf(playerPort));
+             CutProxy wire = new CutProxy(lab.cmdport("a"), playerPort)) {
+            Run run = conduct(test, new Conductor.Options(2, List.of(Phase.values()), List.of(), Optional.empty(),
+                    Optional.empty(), Duration.ofSeconds(5)));
+            assertThat(run.exitCode()).isZero();
+            assertThat(run.all(Event.StepFinished.class)).hasSize(8).allSatisfy(s -> assertThat(s.code()).isZero());
+            // The relay notes frames as they pass; the conductor's goodbye is the last of them.
+            await().atMost(Duration.ofSeconds(10)).until(() -> wire.seen().contains("conductor>player bye"));
+            List<String> seen = wire.seen();
+            List<String> phases = seen.stream().filter(m -> m.startsWith("conductor>player phase ")).toList();
+            List<String> runs = seen.stream().filter(m -> m.startsWith("conductor>player run ")).toList();
+            // Each of the 8 phases sent once, each started once, in order.
+            assertThat(phases).hasSize(8).doesNotHaveDuplicates();
+            assertThat(runs).extracting(m -> m.replace(" run ", " phase ")).containsExactlyElementsOf(phases);
+            // Every phase after the first went out while the one before it was still running there.
+            for (int i = 1; i < phases.size(); i++) {
+                String before = "player>conductor phase_done " + runs.get(i - 1).substring(runs.get(i - 1).lastIndexOf(' ') + 1);
+                assertThat(seen.indexOf(phases.get(i))).as(phases.get(i) + " before " + before)
+                        .isLessThan(seen.indexOf(before)).isGreaterThan(seen.indexOf(runs.get(i - 1)));
+            }
+            assertThat(seen).noneMatch(m -> m.contains(" forget"));
+        }
+
+        // Interrupted during Run: the Collect sent ahead is forgotten, and Reset still runs.
+        lab = new Lab(Files.createDirectories(dir.resolve("interrupted")));
+        String running = Processes.marker();
+        lab.worker("a", "[Run]\nstep1: sleep " + running + "\n[Collect]\nstep1: echo collected\n[Reset]\nstep1: echo reset");
+        test = lab.write();
+        playerPort = Lab.freePort();
+        try (var player = PlayerProcess.start(lab.workerFile("a"), "-p", String.valueOf(playerPort));
+             CutProxy wire = new CutProxy(lab.cmdport("a"), playerPort)) {
+            Conductor conductor = new Conductor(PlanLoader.load(test), new Conductor.Options(1, List.of(Phase.values()),
+                    List.of(), Optional.empty(), Optional.empty(), Duration.ofSeconds(5)), new EventLog(List.of()));
+            Thread stopper = Thread.ofVirtual().start(() -> {
+                await().atMost(Duration.ofSeconds(30)).until(() -> !Processes.withArgument(running).isEmpty());
+                conductor.interrupt();
+            });
+            assertThat(conductor.run()).isEqualTo(Conductor.EXIT_INTERRUPTED);
+            stopper.join(30_000);
+            await().atMost(Duration.ofSeconds(10)).until(() -> wire.seen().contains("conductor>player bye"));
+            List<String> seen = wire.seen();
+            List<String> sentIds = seen.stream().filter(m -> m.startsWith("conductor>player phase "))
+                    .map(m -> m.substring(m.lastIndexOf(' ') + 1)).toList();
+            List<String> runIds = seen.stream().filter(m -> m.startsWith("conductor>player run "))
+                    .map(m -> m.substring(m.lastIndexOf(' ') + 1)).toList();
+            // Startup, Run, Collect (sent ahead) and Reset went out; Collect alone was not run.
+            assertThat(sentIds).as(seen.toString()).hasSize(4);
+            String collect = sentIds.get(2);
+            assertThat(runIds).containsExactly(sentIds.get(0), sentIds.get(1), sentIds.get(3));
+            assertThat(seen.indexOf("conductor>player forget " + collect)).as(seen.toString())
+                    .isPositive().isLessThan(seen.indexOf("conductor>player run " + sentIds.get(3)));
+        } finally {
+            Processes.killAll(running);
+        }
+    }
+
     private static List<String> withArgs(List<String> base, String... args) {
         List<String> all = new ArrayList<>(base);
         all.addAll(List.of(args));
