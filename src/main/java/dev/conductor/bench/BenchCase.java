@@ -110,7 +110,7 @@ record BenchCase(int players, PlayerFleet.Mode mode, List<String> javaOpts, int 
                 events = log.events();
                 if (code != Conductor.EXIT_OK) {
                     throw new IllegalStateException("the conductor's run ended with exit code " + code + ": "
-                            + problems(events));
+                            + problems(events) + lastWordsOfLost(events, fleet));
                 }
                 progress.printf(Locale.ROOT, "%.1f s; ", o.runSeconds);
                 Thread.sleep(settings.settle().toMillis());
@@ -163,6 +163,19 @@ record BenchCase(int players, PlayerFleet.Mode mode, List<String> javaOpts, int 
     private Conductor.Options options(int trials, List<String> workers, Duration ioDeadline) {
         return new Conductor.Options(trials, List.of(Phase.values()), workers, Optional.empty(), Optional.empty(),
                 ioDeadline).withMaxProtocol(protocol).withRealtimeRelease(dev.conductor.cli.StartPriority.realtimeFromEnvironment());
+    }
+
+    /** What the players lost in a run said last (their stderr), for the first few of them. */
+    private static String lastWordsOfLost(List<Event> events, PlayerFleet fleet) {
+        List<String> lost = events.stream().filter(e -> e instanceof Event.WorkerLost)
+                .map(e -> ((Event.WorkerLost) e).worker()).distinct().limit(3).toList();
+        StringBuilder b = new StringBuilder();
+        for (LocalPlayer p : fleet.players()) {
+            if (lost.contains(p.name())) {
+                b.append("; player ").append(p.name()).append(": ").append(p.lastWords());
+            }
+        }
+        return b.toString();
     }
 
     /** The first few things that went wrong in a run, in the events' words. */

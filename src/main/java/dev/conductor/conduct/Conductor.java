@@ -106,14 +106,8 @@ public final class Conductor {
     private final PreciseClock clock = new PreciseClock();
     /** How long the release gate may take to get to a phase's start orders before they are sent from the caller. */
     private static final Duration RELEASE_DEADLINE = Duration.ofSeconds(10);
-    /**
-     * Lead added to the start instant because the players said they were ready late, or only
-     * just in time, in the last phases: on a machine shared by many players, the start orders
-     * take longer to be read than any fixed lead allows for.
-     */
-    private long extraLeadMicros;
-    private static final long LEAD_MARGIN_MICROS = 1_000;
-    private static final long MAX_EXTRA_LEAD_MICROS = 500_000;
+    /** The extra lead of the next start, from how late the players were ready for the last ones. */
+    private final StartLead startLead = new StartLead();
     private final AtomicBoolean interrupted = new AtomicBoolean();
     /** Reset is never aborted: it is where users clean up. */
     private volatile Phase currentPhase;
@@ -203,55 +197,21 @@ public final class Conductor {
         return code;
     }
 
-    /**
-     * The next phase's extra lead, from how long before the instant the v2 players of this one
-     * were ready: up at once to what the slowest needed, down by half a phase. A few players
-     * late for the first time (up to one in 16) are passed over: on a machine that many players
-     * share, one that did not get a CPU for a while is late whatever the lead, and a lead raised
-     * for it costs every later phase its time. One late twice in a row counts.
-     *
-     * @param lead     this phase's lead, send to instant
-     * @param baseLead the fixed part of it
-     */
+    /** Tells {@link #startLead} how long before its instant each v2 player was ready for this phase. */
     private void adaptLead(List<WorkerRun> running, long lead, long baseLead) {
-        record Ready(String worker, long slack) {
-        }
-        List<Ready> ready = new ArrayList<>();
+        java.util.Map<String, Long> slacks = new java.util.HashMap<>();
         for (WorkerRun r : running) {
             if (r.link instanceof V2Link v2 && v2.startSlack().isPresent()) {
-                ready.add(new Ready(r.worker.name(), v2.startSlack().getAsLong()));
+                slacks.put(r.worker.name(), v2.startSlack().getAsLong());
             }
         }
-        if (ready.isEmpty()) {
-            return;
-        }
-        ready.sort(java.util.Comparator.comparingLong(Ready::slack));
-        int passOver = ready.size() / 16;
-        long minSlack = ready.getLast().slack();
-        java.util.Set<String> lateNow = new java.util.HashSet<>();
-        for (Ready r : ready) {
-            boolean late = r.slack() < LEAD_MARGIN_MICROS;
-            if (late) {
-                lateNow.add(r.worker());
-            }
-            if (late && passOver > 0 && !lateBefore.contains(r.worker())) {
-                passOver--;
-                continue;
-            }
-            minSlack = r.slack();
-            break;
-        }
-        lateBefore = lateNow;
-        long needed = lead - minSlack + LEAD_MARGIN_MICROS - baseLead;
-        extraLeadMicros = Math.clamp(Math.max(needed, extraLeadMicros / 2), 0, MAX_EXTRA_LEAD_MICROS);
+        startLead.phaseDone(slacks, lead, baseLead);
         if (log.isDebugEnabled()) {
-            log.debug("start lead {} us (fixed part {}); players ready before the instant by (us, least first) {}; next extra lead {} us",
-                    lead, baseLead, ready.stream().limit(8).map(Ready::slack).toList(), extraLeadMicros);
+            log.debug("start lead {} us (fixed part {}); players ready before the instant by (us, least first) {};"
+                    + " next extra lead {} us", lead, baseLead, slacks.values().stream().sorted().limit(8).toList(),
+                    startLead.extraMicros());
         }
     }
-
-    /** The workers that were not ready in time for the last phase. */
-    private java.util.Set<String> lateBefore = java.util.Set.of();
 
     private long limitFor(Worker w) {
         return options.maxMessageSize()
@@ -273,49 +233,46 @@ public final class Conductor {
         boolean lost = false;
         Duration stepDeadline = options.ioDeadline().multipliedBy(3).plus(V2Link.SILENCE);
 
-        // 1. Make sure every player has a link, and send it the phase: all players at once. Those
-        // that took it ahead, during the last phase, only confirm it.
+        // 1. Make sure every player has a link and the phase (those that took it ahead, during the
+        // last phase, only confirm it), then arm its start (v1 opens its run connections here; v2
+        // checks the clock): one task per player, all players at once.
         Reserved mine = reserved;
         reserved = null;
         int phaseId = mine != null && mine.trial() == trial && mine.phase() == phase ? mine.id() : phaseIds.incrementAndGet();
-        List<Future<Optional<String>>> sending = new ArrayList<>();
+        List<Future<Readied>> readying = new ArrayList<>();
         for (WorkerRun r : active) {
-            sending.add(pool.submit(() -> r.prepare(trial, phase, phaseId, order(trial, phase, r.worker))));
-        }
-        List<WorkerRun> ready = new ArrayList<>();
-        for (int i = 0; i < active.size(); i++) {
-            Optional<String> problem = await(sending.get(i), stepDeadline,
-                    () -> "sending the " + phase.key() + " phase did not end within " + stepDeadline.toSeconds() + " s");
-            if (problem.isEmpty()) {
-                ready.add(active.get(i));
-            } else {
-                lost |= markLost(trial, phase, active.get(i), problem.get());
-            }
-        }
-
-        // 2. Arm every start (v1 opens its run connections here), then release them back to back.
-        List<Future<Optional<WorkerLink.Starter>>> arming = new ArrayList<>();
-        for (WorkerRun r : ready) {
-            arming.add(pool.submit(() -> Optional.of(r.link.arm(phaseId))));
+            readying.add(pool.submit(() -> {
+                Optional<String> problem = r.prepare(trial, phase, phaseId, order(trial, phase, r.worker));
+                if (problem.isPresent()) {
+                    return new Readied(problem.get(), null);
+                }
+                try {
+                    return new Readied(null, r.link.arm(phaseId));
+                } catch (LinkException e) {
+                    return new Readied(r.link.describe() + ": could not be made ready to start " + phase.key()
+                            + " of trial " + trial + ": " + e.getMessage(), null);
+                }
+            }));
         }
         List<WorkerRun> armed = new ArrayList<>();
         List<WorkerLink.Starter> starters = new ArrayList<>();
-        for (int i = 0; i < ready.size(); i++) {
-            WorkerRun r = ready.get(i);
-            Optional<WorkerLink.Starter> s = awaitValue(arming.get(i), stepDeadline);
-            if (s.isPresent()) {
+        for (int i = 0; i < active.size(); i++) {
+            WorkerRun r = active.get(i);
+            Readied got = awaitReadied(readying.get(i), stepDeadline.multipliedBy(2), "sending the " + phase.key()
+                    + " phase and getting ready to start it did not end within " + stepDeadline.multipliedBy(2).toSeconds() + " s");
+            if (got.starter() != null) {
                 armed.add(r);
-                starters.add(s.get());
+                starters.add(got.starter());
             } else {
-                lost |= markLost(trial, phase, r, r.link.describe() + ": could not be made ready to start "
-                        + phase.key() + " of trial " + trial);
+                lost |= markLost(trial, phase, r, got.problem());
             }
         }
+        // 2. Release every start, back to back.
         long maxRtt = armed.stream().mapToLong(r -> Math.max(0, r.link.rttMicros())).max().orElse(0);
         // Far enough ahead that every run message is on its way before the instant comes.
         long baseLead = 2_000 + 2 * maxRtt + 60L * armed.size();
         long sendFrom = clock.micros();
-        long startAt = sendFrom + baseLead + extraLeadMicros;
+        long startAt = sendFrom + baseLead + startLead.extraMicros();
         // Back to back from the gate's thread: at real-time priority, the players it wakes one by
         // one do not take the CPU from it before the last order is out.
         LinkException[] failures = new LinkException[armed.size()];
@@ -493,15 +450,18 @@ public final class Conductor {
         return new PhaseOrder.StepSpec(step.text(), false, seconds, step.mode().key(), step.key(), args);
     }
 
-    private static Optional<String> await(Future<Optional<String>> f, Duration limit,
-                                          java.util.function.Supplier<String> onTimeout) {
+    /** A player made ready to start a phase, or why it could not be. */
+    private record Readied(String problem, WorkerLink.Starter starter) {
+    }
+
+    private static Readied awaitReadied(Future<Readied> f, Duration limit, String onTimeout) {
         try {
             return f.get(limit.toMillis(), TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.TimeoutException e) {
             f.cancel(true);
-            return Optional.of(onTimeout.get());
+            return new Readied(onTimeout, null);
         } catch (Exception e) {
-            return Optional.of("failed: " + e);
+            return new Readied("failed: " + e, null);
         }
     }
 
