@@ -238,7 +238,7 @@ public final class Conductor {
         // checks the clock): one task per player, all players at once.
         Reserved mine = reserved;
         reserved = null;
-        int phaseId = mine != null && mine.trial() == trial && mine.phase() == phase ? mine.id() : phaseIds.incrementAndGet();
+        int phaseId = mine != null && mine.is(trial, phase) ? mine.id() : phaseIds.incrementAndGet();
         List<Future<Readied>> readying = new ArrayList<>();
         for (WorkerRun r : active) {
             readying.add(pool.submit(() -> {
@@ -354,10 +354,13 @@ public final class Conductor {
 
     /** The id taken for the phase sent ahead. */
     private record Reserved(int trial, Phase phase, int id) {
+        boolean is(int trial, Phase phase) {
+            return this.trial == trial && this.phase == phase;
+        }
     }
 
     /** What a worker's player was sent ahead, on which link. */
-    private record Ahead(int trial, Phase phase, int id, V2Link link) {
+    private record Ahead(Reserved phase, V2Link link) {
     }
 
     /** The id the next phase was sent ahead with, if it was. */
@@ -378,11 +381,12 @@ public final class Conductor {
         }
         Phase next = options.phases().get(nextTrial == trial ? at + 1 : 0);
         int id = phaseIds.incrementAndGet();
-        reserved = new Reserved(nextTrial, next, id);
+        Reserved ahead = new Reserved(nextTrial, next, id);
+        reserved = ahead;
         for (WorkerRun r : running) {
             if (r.link instanceof V2Link v2 && v2.takesPhasesAhead()) {
                 PhaseOrder order = order(nextTrial, next, r.worker);
-                r.ahead = new Ahead(nextTrial, next, id, v2);
+                r.ahead = new Ahead(ahead, v2);
                 pool.submit(() -> {
                     // Not before the instant: reading it then would take a CPU from the start.
                     long wait = startAt + AHEAD_AFTER_START_MICROS - clock.micros();
@@ -501,8 +505,8 @@ public final class Conductor {
             Ahead sent = ahead;
             ahead = null;
             boolean taken = sent != null && sent.link() == link && !sent.link().broken();
-            if (taken && (sent.trial() != trial || sent.phase() != phase || sent.id() != phaseId)) {
-                sent.link().forget(sent.id());
+            if (taken && !(sent.phase().is(trial, phase) && sent.phase().id() == phaseId)) {
+                sent.link().forget(sent.phase().id());
                 taken = false;
             }
             try {

@@ -412,14 +412,7 @@ final class V2Link implements WorkerLink {
      * estimate.
      */
     private void refreshClock() throws InterruptedException {
-        if (clocks.best(clock.micros()).errorMicros() > GOOD_ENOUGH_MICROS && probing.tryLock()) {
-            // Not while probes sent ahead are out: their answers are as good, and come sooner.
-            try {
-                probe();
-            } finally {
-                probing.unlock();
-            }
-        }
+        probeIfWorseAt(0);
         clock0 = clocks.best(clock.micros());
     }
 
@@ -429,7 +422,16 @@ final class V2Link implements WorkerLink {
      * waits for no probe. The estimate the running phase uses is not touched.
      */
     void probeAhead(long withinMicros) throws InterruptedException {
-        if (clocks.best(clock.micros() + withinMicros).errorMicros() > GOOD_ENOUGH_MICROS && probing.tryLock()) {
+        probeIfWorseAt(withinMicros);
+    }
+
+    /**
+     * Probes when the best estimate, {@code fromNowMicros} from now, is worse than
+     * {@link #GOOD_ENOUGH_MICROS}; not while other probes are out (their answers are as good,
+     * and come sooner).
+     */
+    private void probeIfWorseAt(long fromNowMicros) throws InterruptedException {
+        if (clocks.best(clock.micros() + fromNowMicros).errorMicros() > GOOD_ENOUGH_MICROS && probing.tryLock()) {
             try {
                 probe();
             } finally {
@@ -509,15 +511,19 @@ final class V2Link implements WorkerLink {
     /** Tells the player that a phase sent ahead will not be run; a lost link forgets it anyway. */
     void forget(int phaseId) {
         phaseOfId.remove(phaseId);
-        if (brokenReason != null) {
-            return;
+        if (brokenReason == null) {
+            ObjectNode data = Json.object();
+            data.put("id", phaseId);
+            tell(V2.FORGET, data);
         }
-        ObjectNode data = Json.object();
-        data.put("id", phaseId);
+    }
+
+    /** Sends a message no answer is awaited for; a failed write breaks the link. */
+    private void tell(String type, ObjectNode data) {
         try {
-            write(V2.encode(V2.FORGET, data));
+            write(V2.encode(type, data));
         } catch (IOException e) {
-            markBroken(describe() + ": sending 'forget' failed: " + e.getMessage());
+            markBroken(describe() + ": connection lost: " + e.getMessage());
         }
     }
 
@@ -810,11 +816,7 @@ final class V2Link implements WorkerLink {
     public void abort(String reason) {
         ObjectNode d = Json.object();
         d.put("reason", reason);
-        try {
-            write(V2.encode(V2.ABORT, d));
-        } catch (IOException e) {
-            markBroken(describe() + ": connection lost: " + e.getMessage());
-        }
+        tell(V2.ABORT, d);
     }
 
     @Override

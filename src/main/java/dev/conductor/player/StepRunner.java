@@ -179,14 +179,13 @@ final class StepRunner {
      * fork it, it forks what it is given, at once.
      */
     Start armed(dev.conductor.clock.RealtimeGate gate, long atMicros, ProcessBuilder pb) {
-        var pending = gate.submit(atMicros, at -> {
+        return handedTo(gate, atMicros, at -> {
             Forked f = forkAt(at, pb::start);
             if (f.process() != null) {
                 groupStarted.accept(f.process().pid());
             }
             return f;
         });
-        return fork -> pending.await(FORK_DEADLINE).orElseGet(() -> forkHereAt(atMicros, fork));
     }
 
     /**
@@ -195,7 +194,16 @@ final class StepRunner {
      * the JVM's spawn and hold up every other player's gate waiting for a CPU.
      */
     Start armedRelease(dev.conductor.clock.RealtimeGate gate, long atMicros, Prepared prepared) {
-        var pending = gate.submit(atMicros, at -> forkAt(at, prepared::releaseNow));
+        return handedTo(gate, atMicros, at -> forkAt(at, prepared::releaseNow));
+    }
+
+    /**
+     * {@code action} given to {@code gate} for {@code atMicros} now; the {@link Start} takes its
+     * result, or forks what it is given at the instant if the gate could not get to it.
+     */
+    private Start handedTo(dev.conductor.clock.RealtimeGate gate, long atMicros,
+                           java.util.function.Function<Instant, Forked> action) {
+        var pending = gate.submit(atMicros, action);
         return fork -> pending.await(FORK_DEADLINE).orElseGet(() -> forkHereAt(atMicros, fork));
     }
 

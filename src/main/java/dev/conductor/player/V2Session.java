@@ -69,14 +69,19 @@ final class V2Session {
 
     /**
      * A phase received and not yet started, with what its start needs made in advance: its
-     * environment and the fork of its first step (null when that is not a command, or held), so
-     * that reading its {@code run} costs little more than the message. On a machine that many
-     * players share, what that costs is what makes a start late.
+     * environment, and its first step either forked and held until the instant
+     * ({@code --hold-first-step}) or its fork made ({@code firstFork}; both null when that step
+     * is not a command), so that reading its {@code run} costs little more than the message.
+     * On a machine that many players share, what that costs is what makes a start late.
      */
-    private record Order(PhaseOrder order, Map<String, String> env, ProcessBuilder firstFork) {
+    private record Order(PhaseOrder order, Map<String, String> env, ProcessBuilder firstFork, StepRunner.Prepared held) {
+        /** Kills the held first step, if there is one: the phase will not run. */
+        void discard() {
+            if (held != null) {
+                held.discard();
+            }
+        }
     }
-    /** Each sent phase's first step, forked and held until the phase's start instant. */
-    private final Map<Integer, StepRunner.Prepared> prepared = new HashMap<>();
     /** Phases started and not yet done in this session. */
     private final java.util.concurrent.atomic.AtomicInteger running = new java.util.concurrent.atomic.AtomicInteger();
     private volatile boolean ended;
@@ -238,16 +243,16 @@ final class V2Session {
                 // Before phase_ok: the conductor picks the start instant after every player confirmed.
                 // A phase sent ahead, while another runs here, is only kept: a held fork now would
                 // take the CPU from the running phase, and a Reset's end would kill it.
-                StepRunner.Prepared first = running.get() > 0 ? null : prepareFirst(id, order);
                 Map<String, String> env = Player.environment(order, options.name());
+                StepRunner.Prepared held = running.get() > 0 ? null : prepareFirst(id, order, env);
                 boolean command = !order.steps().isEmpty() && order.steps().getFirst().isCommand();
-                ProcessBuilder fork = command && first == null ? steps.forkOf(order.steps().getFirst(), env) : null;
+                ProcessBuilder fork = command && held == null ? steps.forkOf(order.steps().getFirst(), env) : null;
+                Order replaced;
                 synchronized (phases) {
-                    phases.put(id, new Order(order, env, fork));
-                    StepRunner.Prepared replaced = first == null ? prepared.remove(id) : prepared.put(id, first);
-                    if (replaced != null) {
-                        replaced.discard();
-                    }
+                    replaced = phases.put(id, new Order(order, env, fork, held));
+                }
+                if (replaced != null) {
+                    replaced.discard();
                 }
                 ObjectNode ok = Json.object();
                 ok.put("id", id);
@@ -256,10 +261,8 @@ final class V2Session {
             case V2.RUN -> {
                 int id = m.data().path("id").asInt(-1);
                 Order pending;
-                StepRunner.Prepared first;
                 synchronized (phases) {
                     pending = phases.remove(id);
-                    first = prepared.remove(id);
                 }
                 if (pending == null) {
                     refuse("run of phase " + id + ", which was never sent");
@@ -277,6 +280,7 @@ final class V2Session {
                 steps.resetAbort();
                 // The start is handed to the gate here, on the thread that read 'run': the
                 // phase's own thread may not get a CPU before the instant on a busy machine.
+                StepRunner.Prepared first = pending.held();
                 StepRunner.Start start = steps.now();
                 if (instant > 0) {
                     start = first != null ? steps.armedRelease(gate, instant, first)
@@ -295,14 +299,12 @@ final class V2Session {
                 });
             }
             case V2.FORGET -> {
-                int id = m.data().path("id").asInt(-1);
-                StepRunner.Prepared first;
+                Order forgotten;
                 synchronized (phases) {
-                    phases.remove(id);
-                    first = prepared.remove(id);
+                    forgotten = phases.remove(m.data().path("id").asInt(-1));
                 }
-                if (first != null) {
-                    first.discard();
+                if (forgotten != null) {
+                    forgotten.discard();
                 }
             }
             case V2.BARRIER_RELEASE -> releases
@@ -357,12 +359,12 @@ final class V2Session {
     }
 
     /** The phase's first step forked and held, when it is a command; null otherwise. */
-    private StepRunner.Prepared prepareFirst(int id, PhaseOrder order) {
+    private StepRunner.Prepared prepareFirst(int id, PhaseOrder order, Map<String, String> env) {
         if (!options.holdFirstStep() || order.steps().isEmpty() || !order.steps().getFirst().isCommand()) {
             return null;
         }
         PhaseOrder.StepSpec step = order.steps().getFirst();
-        return steps.prepare(step, Player.environment(order, options.name()), listener(id, 0, step));
+        return steps.prepare(step, env, listener(id, 0, step));
     }
 
     /**
