@@ -13,7 +13,7 @@ import java.util.Map;
  * Writes a test file and its worker files into a folder, each worker on free loopback ports.
  * Worker sections are given as raw INI text so tests read like the files users write.
  */
-final class Lab {
+public final class Lab {
     private final Path dir;
     private final Map<String, Path> workers = new LinkedHashMap<>();
     private final Map<String, int[]> ports = new LinkedHashMap<>();
@@ -61,7 +61,8 @@ final class Lab {
     /** Ports handed out in this JVM: the kernel may offer a port again once its probe socket closed. */
     private static final java.util.Set<Integer> GIVEN = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
-    static int freePort() throws IOException {
+    /** A free port never handed out before in this JVM (other test packages use it too). */
+    public static int freePort() throws IOException {
         for (int attempt = 0; attempt < 100; attempt++) {
             try (ServerSocket s = new ServerSocket(0)) {
                 if (GIVEN.add(s.getLocalPort())) {
