@@ -43,28 +43,56 @@ final class CutProxy implements AutoCloseable {
         }
     }
 
+    /**
+     * Forwards one direction frame by frame, noting each frame before it is forwarded: the
+     * answer to a frame can then never be noted before the frame itself. Bytes that are not v2
+     * frames (v1, TLS) are forwarded as they come, unnoted.
+     */
     private void pump(Socket from, Socket to, String direction) {
-        java.io.PipedInputStream tapIn = new java.io.PipedInputStream(1 << 20);
-        java.io.PipedOutputStream tap;
-        try {
-            tap = new java.io.PipedOutputStream(tapIn);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
-        Thread.ofPlatform().daemon().start(() -> note(tapIn, direction));
         Thread.ofPlatform().daemon().start(() -> {
-            byte[] buf = new byte[64 * 1024];
-            try (tap) {
-                InputStream in = from.getInputStream();
+            try {
+                var in = new java.io.BufferedInputStream(from.getInputStream(), 64 * 1024);
                 OutputStream out = to.getOutputStream();
-                int n;
-                while ((n = in.read(buf)) > 0) {
-                    if (cut) {
-                        continue; // swallowed: the wire is gone, the sockets are not
+                var taken = new java.io.ByteArrayOutputStream();
+                InputStream tapped = new java.io.FilterInputStream(in) {
+                    @Override
+                    public int read() throws IOException {
+                        int b = super.read();
+                        if (b >= 0) {
+                            taken.write(b);
+                        }
+                        return b;
                     }
-                    tap.write(buf, 0, n);
-                    out.write(buf, 0, n);
-                    out.flush();
+
+                    @Override
+                    public int read(byte[] b, int off, int len) throws IOException {
+                        int n = super.read(b, off, len);
+                        if (n > 0) {
+                            taken.write(b, off, n);
+                        }
+                        return n;
+                    }
+                };
+                try {
+                    while (true) {
+                        taken.reset();
+                        var frame = dev.conductor.wire.V2.read(tapped, Long.MAX_VALUE);
+                        if (frame == null) {
+                            return;
+                        }
+                        if (frame instanceof dev.conductor.wire.V2.Message m) {
+                            seen.add(direction + " " + m.type()
+                                    + (m.data().has("id") ? " " + m.data().path("id").asInt() : ""));
+                        }
+                        forward(taken.toByteArray(), taken.size(), out);
+                    }
+                } catch (dev.conductor.wire.ProtocolException notV2) {
+                    forward(taken.toByteArray(), taken.size(), out);
+                    byte[] buf = new byte[64 * 1024];
+                    int n;
+                    while ((n = in.read(buf)) > 0) {
+                        forward(buf, n, out);
+                    }
                 }
             } catch (IOException ignored) {
                 // One side closed.
@@ -72,20 +100,10 @@ final class CutProxy implements AutoCloseable {
         });
     }
 
-    /** Reads the frames of one direction as they pass: "conductor>player phase 3". */
-    private void note(InputStream in, String direction) {
-        try {
-            while (true) {
-                var frame = dev.conductor.wire.V2.read(in, Long.MAX_VALUE);
-                if (frame == null) {
-                    return;
-                }
-                if (frame instanceof dev.conductor.wire.V2.Message m) {
-                    seen.add(direction + " " + m.type() + (m.data().has("id") ? " " + m.data().path("id").asInt() : ""));
-                }
-            }
-        } catch (IOException | dev.conductor.wire.ProtocolException e) {
-            // The connection ended (or was not v2): nothing more to note.
+    private void forward(byte[] bytes, int n, OutputStream out) throws IOException {
+        if (!cut) { // after a cut the bytes are swallowed: the wire is gone, the sockets are not
+            out.write(bytes, 0, n);
+            out.flush();
         }
     }
 

@@ -382,8 +382,9 @@ class ProtocolV2Test {
     @Test
     void theNextPhaseIsSentWhileOneRunsAndOneThatWillNotRunIsForgotten() throws Exception {
         Lab lab = new Lab(dir);
-        lab.worker("a", "[Startup]\nstep1: sleep 0.3\n[Run]\nstep1: sleep 0.3\n[Collect]\nstep1: echo collected\n"
-                + "[Reset]\nstep1: echo reset");
+        // Every phase lasts long enough for the next one to cross while it runs, even on a slow machine.
+        lab.worker("a", "[Startup]\nstep1: sleep 0.3\n[Run]\nstep1: sleep 0.3\n[Collect]\nstep1: echo collected; sleep 0.3\n"
+                + "[Reset]\nstep1: echo reset; sleep 0.3");
         Path test = lab.write();
         int playerPort = Lab.freePort();
         try (var player = PlayerProcess.start(lab.workerFile("a"), "-p", String.valueOf(playerPort));
@@ -403,7 +404,7 @@ class ProtocolV2Test {
             // Every phase after the first went out while the one before it was still running there.
             for (int i = 1; i < phases.size(); i++) {
                 String before = "player>conductor phase_done " + runs.get(i - 1).substring(runs.get(i - 1).lastIndexOf(' ') + 1);
-                assertThat(seen.indexOf(phases.get(i))).as(phases.get(i) + " before " + before)
+                assertThat(seen.indexOf(phases.get(i))).as(phases.get(i) + " before " + before + " in " + seen)
                         .isLessThan(seen.indexOf(before)).isGreaterThan(seen.indexOf(runs.get(i - 1)));
             }
             assertThat(seen).noneMatch(m -> m.contains(" forget"));
