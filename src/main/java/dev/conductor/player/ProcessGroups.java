@@ -103,10 +103,39 @@ final class ProcessGroups {
     }
 
     /**
+     * The leader of every group a step of ours started, by group id, with its start time (a
+     * {@link ProcessHandle} of a child knows it from its fork): until the group is killed at
+     * the end of its trial, so that a group id handed out again is told from ours.
+     */
+    private static final java.util.Map<Long, ProcessHandle> LEADERS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /** Notes a step's process as the leader of a group of ours (its pid is the group id). */
+    static void leaderStarted(Process leader) {
+        LEADERS.put(leader.pid(), leader.toHandle());
+    }
+
+    /**
+     * True when {@code pgid} is no longer the id of the group we started: a process with that
+     * pid lives but is not our leader (it started at another time). While any member of our
+     * group lives, the kernel hands the number to no one else; once all are gone and the pids
+     * have wrapped around, another process may get it and lead a group of its own, which is
+     * not ours to signal.
+     */
+    static boolean reused(long pgid) {
+        ProcessHandle ours = LEADERS.get(pgid);
+        if (ours == null) {
+            return false;
+        }
+        return ProcessHandle.of(pgid).map(now -> !now.equals(ours)).orElse(false);
+    }
+
+    /**
      * Sends {@code signal} (e.g. {@code KILL}, {@code TERM}) to every process of each group.
-     * Groups that are already gone are ignored.
+     * Groups that are already gone are ignored, and so are ids that now belong to someone
+     * else's group ({@link #reused}).
      */
     static void signal(Collection<Long> pgids, String signal) {
+        pgids = pgids.stream().filter(g -> !reused(g)).toList();
         if (pgids.isEmpty()) {
             return;
         }
@@ -144,7 +173,9 @@ final class ProcessGroups {
         }
         java.util.Set<Long> live = new java.util.HashSet<>(groups);
         live.retainAll(liveGroups(scanFrom(groups)));
+        live.removeIf(ProcessGroups::reused);
         signal(live, "KILL");
+        groups.forEach(LEADERS::remove);
         return live;
     }
 

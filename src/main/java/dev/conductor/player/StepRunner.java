@@ -182,6 +182,7 @@ final class StepRunner {
         return handedTo(gate, atMicros, at -> {
             Forked f = forkAt(at, pb::start);
             if (f.process() != null) {
+                ProcessGroups.leaderStarted(f.process());
                 groupStarted.accept(f.process().pid());
             }
             return f;
@@ -412,6 +413,7 @@ final class StepRunner {
 
     /** Registers a started process's group and starts reading its output (after the fork: a pipe holds what comes first). */
     private Started attach(Process process, Listener listener) {
+        ProcessGroups.leaderStarted(process);
         groupStarted.accept(process.pid());
         Started s = new Started(process, new OutputTail(TAIL_BYTES), new OutputTail(TAIL_BYTES));
         s.outReader = pump(process.getInputStream(), s.stdout, 1, listener, "stdout-" + process.pid());
