@@ -133,11 +133,13 @@ final class ProcessGroups {
      * Sends {@code signal} (e.g. {@code KILL}, {@code TERM}) to every process of each group.
      * Groups that are already gone are ignored, and so are ids that now belong to someone
      * else's group ({@link #reused}).
+     *
+     * @return the groups signalled: those given, less the reused ones
      */
-    static void signal(Collection<Long> pgids, String signal) {
-        pgids = pgids.stream().filter(g -> !reused(g)).toList();
+    static List<Long> signal(Collection<Long> groups, String signal) {
+        List<Long> pgids = groups.stream().filter(g -> !reused(g)).toList();
         if (pgids.isEmpty()) {
-            return;
+            return pgids;
         }
         List<String> argv = new ArrayList<>(List.of(KILL.toString(), "-s", signal, "--"));
         for (long pgid : pgids) {
@@ -159,6 +161,7 @@ final class ProcessGroups {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        return pgids;
     }
 
     /**
@@ -173,10 +176,9 @@ final class ProcessGroups {
         }
         java.util.Set<Long> live = new java.util.HashSet<>(groups);
         live.retainAll(liveGroups(scanFrom(groups)));
-        live.removeIf(ProcessGroups::reused);
-        signal(live, "KILL");
+        java.util.Set<Long> killed = java.util.Set.copyOf(signal(live, "KILL"));
         groups.forEach(LEADERS::remove);
-        return live;
+        return killed;
     }
 
     /** Kills a step's whole tree: its group, plus descendants that moved to groups of their own. */

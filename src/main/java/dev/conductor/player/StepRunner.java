@@ -182,8 +182,7 @@ final class StepRunner {
         return handedTo(gate, atMicros, at -> {
             Forked f = forkAt(at, pb::start);
             if (f.process() != null) {
-                ProcessGroups.leaderStarted(f.process());
-                groupStarted.accept(f.process().pid());
+                registerGroup(f.process());
             }
             return f;
         });
@@ -411,10 +410,15 @@ final class StepRunner {
         return pb;
     }
 
-    /** Registers a started process's group and starts reading its output (after the fork: a pipe holds what comes first). */
-    private Started attach(Process process, Listener listener) {
+    /** A step's process leads a group of its own: noted with its start time, and told to whoever kills what is left. */
+    private void registerGroup(Process process) {
         ProcessGroups.leaderStarted(process);
         groupStarted.accept(process.pid());
+    }
+
+    /** Registers a started process's group and starts reading its output (after the fork: a pipe holds what comes first). */
+    private Started attach(Process process, Listener listener) {
+        registerGroup(process);
         Started s = new Started(process, new OutputTail(TAIL_BYTES), new OutputTail(TAIL_BYTES));
         s.outReader = pump(process.getInputStream(), s.stdout, 1, listener, "stdout-" + process.pid());
         s.errReader = pump(process.getErrorStream(), s.stderr, 2, listener, "stderr-" + process.pid());

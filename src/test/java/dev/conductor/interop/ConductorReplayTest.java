@@ -8,6 +8,7 @@ import dev.conductor.config.PlanLoader;
 import dev.conductor.events.Event;
 import dev.conductor.events.EventLog;
 import dev.conductor.interop.Transcript.Exchange;
+import dev.conductor.it.Lab;
 import dev.conductor.plan.Phase;
 import dev.conductor.plan.TestPlan;
 import dev.conductor.report.JsonReport;
@@ -67,8 +68,8 @@ class ConductorReplayTest {
 
         try (FakeReferencePlayer sender = new FakeReferencePlayer("sender", senderScript, true);
              FakeReferencePlayer receiver = new FakeReferencePlayer("receiver", receiverScript, true)) {
-            Ports senderPorts = new Ports(sender.port(), freePort());
-            Ports receiverPorts = new Ports(receiver.port(), freePort());
+            Ports senderPorts = new Ports(sender.port(), Lab.freePort());
+            Ports receiverPorts = new Ports(receiver.port(), Lab.freePort());
             TestPlan plan = PlanLoader.load(copyConfigs(Map.of("sender.cfg", senderPorts, "receiver.cfg", receiverPorts)));
             EventLog log = new EventLog(List.of());
 
@@ -101,8 +102,8 @@ class ConductorReplayTest {
 
     @Test
     void aPlayerThatIsNotRunningIsReportedByNameAndTheRunEnds() throws Exception {
-        Ports nobody = new Ports(freePort(), freePort());
-        TestPlan plan = PlanLoader.load(copyConfigs(Map.of("sender.cfg", nobody, "receiver.cfg", new Ports(freePort(), freePort()))));
+        Ports nobody = new Ports(Lab.freePort(), Lab.freePort());
+        TestPlan plan = PlanLoader.load(copyConfigs(Map.of("sender.cfg", nobody, "receiver.cfg", new Ports(Lab.freePort(), Lab.freePort()))));
         EventLog log = new EventLog(List.of());
 
         int exit = new Conductor(plan, Conductor.Options.defaults(plan), log).run();
@@ -120,8 +121,8 @@ class ConductorReplayTest {
         Transcript transcript = Transcript.load(Transcript.TWO_PLAYERS);
         try (FakeReferencePlayer sender = new FakeReferencePlayer("sender", transcript.exchanges("player-sender", 6980), false);
              FakeReferencePlayer receiver = new FakeReferencePlayer("receiver", transcript.exchanges("player-receiver", 6990), true)) {
-            TestPlan plan = PlanLoader.load(copyConfigs(Map.of("sender.cfg", new Ports(sender.port(), freePort()),
-                    "receiver.cfg", new Ports(receiver.port(), freePort()))));
+            TestPlan plan = PlanLoader.load(copyConfigs(Map.of("sender.cfg", new Ports(sender.port(), Lab.freePort()),
+                    "receiver.cfg", new Ports(receiver.port(), Lab.freePort()))));
             Conductor.Options options = new Conductor.Options(1, List.of(Phase.STARTUP), List.of(),
                     Optional.of(Duration.ofSeconds(2)), Optional.empty(), Duration.ofSeconds(2));
             EventLog log = new EventLog(List.of());
@@ -263,11 +264,5 @@ class ConductorReplayTest {
             Files.writeString(dir.resolve(e.getKey()), rewritten, StandardCharsets.UTF_8);
         }
         return dir.resolve("conductor.cfg");
-    }
-
-    /** A port nobody listens on right now. */
-    /** Never the same port twice: the kernel offers a port again once its probe socket closed. */
-    private static int freePort() throws IOException {
-        return dev.conductor.it.Lab.freePort();
     }
 }

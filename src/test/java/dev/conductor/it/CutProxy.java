@@ -44,60 +44,43 @@ final class CutProxy implements AutoCloseable {
     }
 
     /**
-     * Forwards one direction frame by frame, noting each frame before it is forwarded: the
-     * answer to a frame can then never be noted before the frame itself. Bytes that are not v2
-     * frames (v1, TLS) are forwarded as they come, unnoted.
+     * Forwards one direction frame by frame, noting each v2 message before it is forwarded: the
+     * answer to a frame can then never be noted before the frame itself. A frame that is not a
+     * v2 message is forwarded unnoted.
      */
     private void pump(Socket from, Socket to, String direction) {
         Thread.ofPlatform().daemon().start(() -> {
             try {
-                var in = new java.io.BufferedInputStream(from.getInputStream(), 64 * 1024);
+                InputStream in = new java.io.BufferedInputStream(from.getInputStream(), 64 * 1024);
                 OutputStream out = to.getOutputStream();
-                var taken = new java.io.ByteArrayOutputStream();
-                InputStream tapped = new java.io.FilterInputStream(in) {
-                    @Override
-                    public int read() throws IOException {
-                        int b = super.read();
-                        if (b >= 0) {
-                            taken.write(b);
-                        }
-                        return b;
+                byte[] header;
+                while ((header = in.readNBytes(4)).length == 4) {
+                    int length = java.nio.ByteBuffer.wrap(header).getInt();
+                    if (length < 0) {
+                        return; // no frame of ours
                     }
-
-                    @Override
-                    public int read(byte[] b, int off, int len) throws IOException {
-                        int n = super.read(b, off, len);
-                        if (n > 0) {
-                            taken.write(b, off, n);
-                        }
-                        return n;
+                    byte[] frame = java.util.Arrays.copyOf(header, 4 + length);
+                    if (in.readNBytes(frame, 4, length) < length) {
+                        return;
                     }
-                };
-                try {
-                    while (true) {
-                        taken.reset();
-                        var frame = dev.conductor.wire.V2.read(tapped, Long.MAX_VALUE);
-                        if (frame == null) {
-                            return;
-                        }
-                        if (frame instanceof dev.conductor.wire.V2.Message m) {
-                            seen.add(direction + " " + m.type()
-                                    + (m.data().has("id") ? " " + m.data().path("id").asInt() : ""));
-                        }
-                        forward(taken.toByteArray(), taken.size(), out);
-                    }
-                } catch (dev.conductor.wire.ProtocolException notV2) {
-                    forward(taken.toByteArray(), taken.size(), out);
-                    byte[] buf = new byte[64 * 1024];
-                    int n;
-                    while ((n = in.read(buf)) > 0) {
-                        forward(buf, n, out);
-                    }
+                    note(frame, direction);
+                    forward(frame, frame.length, out);
                 }
             } catch (IOException ignored) {
                 // One side closed.
             }
         });
+    }
+
+    private void note(byte[] frame, String direction) {
+        try {
+            if (dev.conductor.wire.V2.read(new java.io.ByteArrayInputStream(frame), Long.MAX_VALUE)
+                    instanceof dev.conductor.wire.V2.Message m) {
+                seen.add(direction + " " + m.type() + (m.data().has("id") ? " " + m.data().path("id").asInt() : ""));
+            }
+        } catch (IOException | dev.conductor.wire.ProtocolException notV2) {
+            // Not a v2 message: nothing to note.
+        }
     }
 
     private void forward(byte[] bytes, int n, OutputStream out) throws IOException {
