@@ -25,7 +25,7 @@ import java.util.concurrent.Callable;
  * A harness to run by hand (see docs/PERFORMANCE.md), not a test: it asserts nothing; it
  * measures, and compares with the bars of issue 2.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = IoBench.class, sortOptions = false, usageHelpAutoWidth = true,
+@Command(name = "bench", mixinStandardHelpOptions = true, subcommands = {IoBench.class, SpawnBench.class}, sortOptions = false, usageHelpAutoWidth = true,
         description = {"Measures the conductor against N local players on 127.0.0.1: the Run phase's start spread, "
                 + "the conductor's overhead per phase and per 4-phase trial, and an idle player's memory.",
                 "Prints tables and writes every sample as JSON. Talks to 127.0.0.1 only. See docs/PERFORMANCE.md."},
