@@ -92,8 +92,11 @@ class OutputSpoolTest {
             feed(s, d, 256 * 1024);
             // All 40 MiB were read while at most what memory keeps (and one chunk in flight) went
             // out: the reader did not wait for the link, and sending waited for the expect.
-            assertThat(r.size()).isLessThanOrEqualTo(OutputSpool.MEMORY + 256 * 1024);
-            assertThat(s.spilledPeak()).isGreaterThanOrEqualTo((40 << 20) - OutputSpool.MEMORY - 2 * 256 * 1024);
+            long sentWhileReading = r.size();
+            assertThat(sentWhileReading).isLessThanOrEqualTo(OutputSpool.MEMORY + 256 * 1024);
+            // What was read and not sent is in memory (at most MEMORY of it) or in the spill file:
+            // how much went out early depends on how fast the reader was, not the sum.
+            assertThat(s.spilledPeak()).isGreaterThanOrEqualTo((40 << 20) - sentWhileReading - OutputSpool.MEMORY);
             expecting.set(false);
             s.expectChanged();
             s.end();
