@@ -19,6 +19,7 @@ import java.util.function.BooleanSupplier;
  * exit and the player's answer wait until what was read before has been sent.
  */
 final class OutputSpool implements AutoCloseable {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(OutputSpool.class);
     /** Output kept in memory before it goes to disk; past it, sending waits for the expect. */
     static final int MEMORY = 4 << 20;
     /**
@@ -221,7 +222,7 @@ final class OutputSpool implements AutoCloseable {
                     try {
                         len = spill.read(spillSent, chunk, off, (int) Math.min(StepRunner.CHUNK, end - spillSent));
                     } catch (IOException e) {
-                        stopSending();
+                        stopSending("reading its spill file failed: " + e.getMessage());
                         return;
                     }
                     spillSent += len;
@@ -234,7 +235,7 @@ final class OutputSpool implements AutoCloseable {
             try {
                 sink.send(chunk, off, len);
             } catch (IOException e) {
-                stopSending();
+                stopSending("sending failed: " + e.getMessage());
                 return;
             }
             synchronized (this) {
@@ -257,7 +258,10 @@ final class OutputSpool implements AutoCloseable {
      * The spill file cannot be read or the link is broken: nothing more can go, so the spool
      * closes (the session ends with the link; readers and waiters are let go).
      */
-    private synchronized void stopSending() {
+    private synchronized void stopSending(String why) {
+        if (!closed) {
+            log.warn("{}: output after byte {} will not reach the conductor: {}", name, sent, why);
+        }
         closed = true;
         sending = false;
         notifyAll();
