@@ -94,8 +94,11 @@ final class OutputSpool implements AutoCloseable {
                 offered += len;
                 if (sender == null) {
                     sender = Thread.ofPlatform().daemon().name("spool-" + name).start(this::sendKept);
+                } else if (!held()) {
+                    // Only when the sender may go: waking it for every chunk it must not send yet
+                    // (an expect waits, much is kept) cost the reader a wake-up per chunk.
+                    notifyAll();
                 }
-                notifyAll();
             }
         }
         if (now) {

@@ -108,21 +108,34 @@ class OutputWatchTest {
      */
     @Test
     void aLiteralIsFoundWhereverItLiesAgainstAPlainSearch() throws Exception {
+        findWhereverItLies("NEEDLE-0123456789", 40, 1000);
+    }
+
+    /**
+     * The same with a regular expression, and twice the ring's size of output behind the match:
+     * none of the output a match may lie in is overwritten before it has been searched.
+     */
+    @Test
+    void aRegexIsFoundWhereverItLiesWithMuchOutputBehindIt() throws Exception {
+        findWhereverItLies("NEEDLE-[0-9]{10}", 12, 2 * OutputWatch.KEEP);
+    }
+
+    private static void findWhereverItLies(String expression, int rounds, int after) throws Exception {
         java.util.Random rnd = new java.util.Random(12);
         byte[] needle = "NEEDLE-0123456789".getBytes(StandardCharsets.US_ASCII);
-        for (int round = 0; round < 40; round++) {
+        for (int round = 0; round < rounds; round++) {
             OutputWatch w = new OutputWatch();
             // Noise of lowercase letters (never the needle's), long enough to wrap the ring a few times.
             int before = OutputWatch.KEEP * (1 + round % 3) + rnd.nextInt(OutputWatch.KEEP);
             if (round % 4 == 0) {
                 before = OutputWatch.KEEP * 2 - needle.length / 2 - rnd.nextInt(3); // straddles the ring's end
             }
-            byte[] all = new byte[before + needle.length + 1000];
+            byte[] all = new byte[before + needle.length + after];
             for (int i = 0; i < all.length; i++) {
                 all[i] = (byte) ('a' + rnd.nextInt(26));
             }
             System.arraycopy(needle, 0, all, before, needle.length);
-            CompletableFuture<OutputWatch.Result> r = expect(w, "NEEDLE-0123456789");
+            CompletableFuture<OutputWatch.Result> r = expect(w, expression);
             for (int at = 0; at < all.length; ) {
                 int n = Math.min(all.length - at, 1 + rnd.nextInt(300_000));
                 w.feed(all, at, n);
