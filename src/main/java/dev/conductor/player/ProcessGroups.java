@@ -6,18 +6,79 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Process groups, which Java cannot address directly: every step runs as the leader of its own
  * group (through {@code setsid}), so killing the group reaches everything the step started,
  * even children that were re-parented after their parent died.
+ *
+ * <p>A spawned step (whose output an {@code expect} may read, and which may print for long)
+ * makes its group with a few lines of {@code perl} instead, which also give its stdout and
+ * stderr pipes {@link #LARGE_PIPE} bytes of room instead of the kernel's 64 KiB: with the
+ * small pipe the step and the player's reader hand over 64 KiB at a time, each waking the
+ * other, and on a virtual machine, where a wake-up is dear, that halved how fast an expect read
+ * (docs/PERFORMANCE.md). Java has no call for a pipe's size ({@code fcntl F_SETPIPE_SZ}); perl,
+ * part of every Debian system, does. Without perl, or with {@code PERL*} variables in the
+ * step's environment that could change how it runs, a spawned step starts as the others do.
  */
 final class ProcessGroups {
     private static final Path SETSID = Path.of("/usr/bin/setsid");
     private static final Path KILL = Path.of("/bin/kill");
+    private static final Path PERL = Path.of("/usr/bin/perl");
+    /** Linux's fcntl commands that set and get a pipe's capacity. */
+    static final int F_SETPIPE_SZ = 1031;
+    static final int F_GETPIPE_SZ = 1032;
+    /**
+     * What a spawned step's output pipes hold: 1 MiB for root; 256 KiB for another user, whose
+     * pipes all count against a budget of 64 MiB by default (past it, every new pipe of that user
+     * gets 8 KiB); never more than {@code /proc/sys/fs/pipe-max-size}.
+     */
+    static final int LARGE_PIPE = largePipe(dev.conductor.fixture.Privileges.ofCurrentProcess().isRoot());
+    /**
+     * Makes the new group (same session: the step has no terminal either way, its stdin and
+     * output being pipes or /dev/null), asks for the larger pipes (a refusal leaves them as
+     * they are) and becomes the shell, keeping its pid.
+     */
+    private static final String LARGE_PIPES_THEN_EXEC = "setpgrp(0, 0) or die \"conductor: setpgrp: $!\\n\"; "
+            + "fcntl($_, " + F_SETPIPE_SZ + ", " + LARGE_PIPE + ") for \\*STDOUT, \\*STDERR; "
+            + "exec { $ARGV[0] } @ARGV; print STDERR \"conductor: cannot run $ARGV[0]: $!\\n\"; exit 127";
 
     private ProcessGroups() {
+    }
+
+    static int largePipe(boolean root) {
+        int want = root ? 1 << 20 : 256 << 10;
+        try {
+            int max = Integer.parseInt(sysctl("fs/pipe-max-size"));
+            return Math.max(64 << 10, Math.min(want, max));
+        } catch (IOException | RuntimeException e) {
+            return want;
+        }
+    }
+
+    /**
+     * The value of {@code /proc/sys/NAME}, read in one go: a number there reads as end of file
+     * from any offset but 0, so {@link Files#readString}, which reads such a file (its size is
+     * 0) a byte first, gets only its first digit.
+     */
+    static String sysctl(String name) throws IOException {
+        try (var in = Files.newInputStream(Path.of("/proc/sys", name))) {
+            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII).strip();
+        }
+    }
+
+    /**
+     * As {@link #shellInNewGroup}, for a spawned step: its output pipes get {@link #LARGE_PIPE}
+     * bytes (see the class comment), where perl is there and {@code environment} (all the step
+     * will see) has no variable that perl reads.
+     */
+    static List<String> shellInNewGroupWithLargePipes(String command, Map<String, String> environment) {
+        if (!Files.isExecutable(PERL) || environment.keySet().stream().anyMatch(k -> k.startsWith("PERL"))) {
+            return shellInNewGroup(command);
+        }
+        return List.of(PERL.toString(), "-e", LARGE_PIPES_THEN_EXEC, "--", "/bin/sh", "-c", command);
     }
 
     /** The argv that runs {@code command} with {@code /bin/sh -c} as the leader of a new group. */
@@ -46,9 +107,11 @@ final class ProcessGroups {
      * as stdin, as an unheld one does; a spawned one keeps the pipe, for 'send:'. Without its
      * line (the pipe closed, the player gone) the shell exits with 125 and runs nothing.
      */
-    static List<String> heldShellInNewGroup(boolean keepStdin) {
-        return shellInNewGroup("IFS= read -r _ || exit 125; c=$" + HELD_COMMAND + "; unset " + HELD_COMMAND
-                + (keepStdin ? "" : "; exec </dev/null") + "; eval \"unset c; $c\"");
+    static List<String> heldShellInNewGroup(boolean keepStdin, Map<String, String> environment) {
+        String held = "IFS= read -r _ || exit 125; c=$" + HELD_COMMAND + "; unset " + HELD_COMMAND
+                + (keepStdin ? "" : "; exec </dev/null") + "; eval \"unset c; $c\"";
+        // A spawned step keeps its stdin (for 'send:'), and gets the larger pipes.
+        return keepStdin ? shellInNewGroupWithLargePipes(held, environment) : shellInNewGroup(held);
     }
 
     /**
@@ -74,7 +137,7 @@ final class ProcessGroups {
     static long scanFrom(Collection<Long> groups) {
         long lowest = groups.stream().mapToLong(Long::longValue).min().orElse(1);
         try {
-            long last = Long.parseLong(Files.readString(Path.of("/proc/sys/kernel/ns_last_pid")).strip());
+            long last = Long.parseLong(sysctl("kernel/ns_last_pid"));
             return last >= lowest ? lowest : 1;
         } catch (IOException | RuntimeException e) {
             return 1;

@@ -212,7 +212,11 @@ final class StepRunner {
      * the whole environment into it) is most of the work a start order would otherwise cost.
      */
     ProcessBuilder forkOf(StepSpec step, Map<String, String> env) {
-        return builder(ProcessGroups.shellInNewGroup(step.command()), env, step.spawn());
+        ProcessBuilder pb = builder(ProcessGroups.shellInNewGroup(step.command()), env, step.spawn());
+        if (step.spawn()) {
+            pb.command(ProcessGroups.shellInNewGroupWithLargePipes(step.command(), pb.environment()));
+        }
+        return pb;
     }
 
     static Forked forkNow(dev.conductor.clock.PreciseClock clock, Fork fork) {
@@ -296,8 +300,9 @@ final class StepRunner {
         Map<String, String> held = new java.util.HashMap<>(env);
         held.put(ProcessGroups.HELD_COMMAND, step.command());
         try {
-            return new Prepared(step, listener, start(ProcessGroups.heldShellInNewGroup(step.spawn()), held, listener,
-                    true), null);
+            ProcessBuilder pb = builder(List.of(), held, true);
+            pb.command(ProcessGroups.heldShellInNewGroup(step.spawn(), pb.environment()));
+            return new Prepared(step, listener, attach(pb.start(), listener), null);
         } catch (IOException e) {
             return new Prepared(step, listener, null, e);
         }
@@ -398,10 +403,6 @@ final class StepRunner {
     }
 
     /** @param pipeIn stdin a pipe: a spawned step's ('send:', 'close:') or a held one's; otherwise /dev/null */
-    private Started start(List<String> argv, Map<String, String> env, Listener listener, boolean pipeIn) throws IOException {
-        return attach(builder(argv, env, pipeIn).start(), listener);
-    }
-
     private ProcessBuilder builder(List<String> argv, Map<String, String> env, boolean pipeIn) {
         ProcessBuilder pb = new ProcessBuilder(argv)
                 .directory(workDir.toFile())

@@ -40,6 +40,54 @@ class ProcessGroupsTest {
     }
 
     /**
+     * A spawned step's shell leads a group of its own, whose id is its pid, and its output pipes
+     * hold {@link ProcessGroups#LARGE_PIPE} bytes where a plain step's hold the kernel's 64 KiB.
+     * The step asks its own pipes (perl's fcntl, F_GETPIPE_SZ).
+     */
+    @Test
+    void aSpawnedStepLeadsItsOwnGroupAndItsOutputPipesAreLarger() throws Exception {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/perl")), "needs /usr/bin/perl (the larger pipes are made with it)");
+        String ask = "echo $$ $(perl -e 'print getpgrp()')";
+        ProcessBuilder spawned = new ProcessBuilder().directory(dir.toFile());
+        spawned.command(ProcessGroups.shellInNewGroupWithLargePipes(ask, spawned.environment()));
+        assertThat(spawned.command().getFirst()).isEqualTo("/usr/bin/perl");
+        Process p = spawned.start();
+        String[] said = new String(p.getInputStream().readAllBytes()).strip().split(" ");
+        assertThat(p.waitFor()).isZero();
+        assertThat(said[0]).as("the shell's pid").isEqualTo(String.valueOf(p.pid()));
+        assertThat(said[1]).as("the group of what the step runs").isEqualTo(String.valueOf(p.pid()));
+
+        String own = "perl -e 'print join \" \", fcntl(STDOUT, " + ProcessGroups.F_GETPIPE_SZ + ", 0), fcntl(STDERR, "
+                + ProcessGroups.F_GETPIPE_SZ + ", 0)'";
+        ProcessBuilder large = new ProcessBuilder().directory(dir.toFile());
+        large.command(ProcessGroups.shellInNewGroupWithLargePipes(own, large.environment()));
+        assertThat(pipeSizes(large.start())).containsExactly(ProcessGroups.LARGE_PIPE, ProcessGroups.LARGE_PIPE);
+        assertThat(pipeSizes(new ProcessBuilder(ProcessGroups.shellInNewGroup(own)).start()))
+                .as("a plain step's pipes (the kernel's default, 64 KiB here)").allMatch(n -> n < ProcessGroups.LARGE_PIPE);
+    }
+
+    @Test
+    void perlVariablesInTheEnvironmentMakeASpawnedStepStartAsAPlainOne() {
+        assertThat(ProcessGroups.shellInNewGroupWithLargePipes("true", java.util.Map.of("PERL5OPT", "-d")))
+                .isEqualTo(ProcessGroups.shellInNewGroup("true"));
+        assertThat(ProcessGroups.largePipe(false)).isLessThanOrEqualTo(256 << 10);
+    }
+
+    private static List<Integer> pipeSizes(Process p) throws Exception {
+        // stderr is read on the side: both pipes are the step's own, so neither is redirected.
+        var err = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return new String(p.getErrorStream().readAllBytes());
+            } catch (java.io.IOException e) {
+                return e.toString();
+            }
+        });
+        String out = new String(p.getInputStream().readAllBytes()).strip();
+        assertThat(p.waitFor()).as("exit; stderr: %s", err.get()).isZero();
+        return java.util.Arrays.stream(out.split(" ")).map(Integer::valueOf).toList();
+    }
+
+    /**
      * A group id is a pid: once every process of our group is gone, the kernel may hand the
      * number to a new process, which may lead a group of its own. That group is not ours. The
      * pid is made to come round again by setting the last pid handed out (root only).
