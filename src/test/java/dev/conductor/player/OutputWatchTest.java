@@ -120,6 +120,46 @@ class OutputWatchTest {
         findWhereverItLies("NEEDLE-[0-9]{10}", 12, 2 * OutputWatch.KEEP);
     }
 
+    /**
+     * Two copies of a literal in one chunk, anywhere in it (the search runs two cursors, over
+     * the chunk's two halves): the earlier is found first, then the later, and nothing else.
+     * The noise is made of the literal's own letters, so that candidates are many.
+     */
+    @Test
+    void ofTwoLiteralsInOneChunkTheEarlierIsFoundFirst() throws Exception {
+        java.util.Random rnd = new java.util.Random(7);
+        String literal = "ABCABD-42";
+        byte[] needle = literal.getBytes(StandardCharsets.US_ASCII);
+        for (int round = 0; round < 200; round++) {
+            OutputWatch w = new OutputWatch();
+            byte[] chunk = new byte[1000 + rnd.nextInt(200_000)];
+            byte[] letters = "ABCD-4".getBytes(StandardCharsets.US_ASCII);
+            for (int i = 0; i < chunk.length; i++) {
+                chunk[i] = letters[rnd.nextInt(letters.length)];
+            }
+            int first = rnd.nextInt(chunk.length - 2 * needle.length);
+            int second = first + needle.length + rnd.nextInt(chunk.length - first - 2 * needle.length + 1);
+            System.arraycopy(needle, 0, chunk, first, needle.length);
+            System.arraycopy(needle, 0, chunk, second, needle.length);
+            int expected = new String(chunk, StandardCharsets.ISO_8859_1).indexOf(literal);
+            int expectedNext = new String(chunk, StandardCharsets.ISO_8859_1).indexOf(literal, expected + needle.length);
+            w.feed(chunk, 0, chunk.length);
+            w.end();
+            OutputWatch.Result one = w.await(literal, LIMIT);
+            OutputWatch.Result two = w.await(literal, LIMIT);
+            OutputWatch.Result three = w.await(literal, LIMIT);
+            assertThat(one.matched()).as("round %d: at %d", round, expected).isTrue();
+            assertThat(two.matched()).as("round %d: at %d", round, expectedNext).isEqualTo(expectedNext >= 0);
+            // What is left after the first match tells where it ended: the bytes behind it.
+            String rest = new String(chunk, expected + needle.length, chunk.length - expected - needle.length,
+                    StandardCharsets.ISO_8859_1);
+            assertThat(rest.indexOf(literal)).as("round %d", round).isEqualTo(expectedNext - expected - needle.length);
+            if (expectedNext >= 0 && rest.indexOf(literal, expectedNext - expected) < 0) {
+                assertThat(three.matched()).as("round %d: a third", round).isFalse();
+            }
+        }
+    }
+
     private static void findWhereverItLies(String expression, int rounds, int after) throws Exception {
         java.util.Random rnd = new java.util.Random(12);
         byte[] needle = "NEEDLE-0123456789".getBytes(StandardCharsets.US_ASCII);
