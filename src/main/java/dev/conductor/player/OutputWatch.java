@@ -252,8 +252,7 @@ final class OutputWatch {
          * Searches for a match beginning in ring indices {@code [from, last]}, none of which
          * reaches past the ring's end. Two cursors, over the stretch's two halves, step in
          * turn: each step is two dependent loads (the byte, its skip), and two chains that do
-         * not wait for each other run nearly twice as fast as one (measured with the players'
-         * C1 compiler: 9.6 against 5.1 GB/s over text).
+         * not wait for each other keep the CPU busier than one (docs/PERFORMANCE.md).
          *
          * @return the index where the first match begins, or an index past {@code last} where
          *         the search stopped (what comes after is for the caller)
