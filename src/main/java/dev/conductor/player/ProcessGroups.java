@@ -20,8 +20,8 @@ import java.util.concurrent.TimeUnit;
  * small pipe the step and the player's reader hand over 64 KiB at a time, each waking the
  * other, and on a virtual machine, where a wake-up is dear, that halved how fast an expect read
  * (docs/PERFORMANCE.md). Java has no call for a pipe's size ({@code fcntl F_SETPIPE_SZ}); perl,
- * part of every Debian system, does. Without perl, or with {@code PERL*} variables in the
- * step's environment that could change how it runs, a spawned step starts as the others do.
+ * part of every Debian system, does. Without perl, or with {@code PERL5OPT} in the step's
+ * environment (options perl would take as its own), a spawned step starts as the others do.
  */
 final class ProcessGroups {
     private static final Path SETSID = Path.of("/usr/bin/setsid");
@@ -72,10 +72,11 @@ final class ProcessGroups {
     /**
      * As {@link #shellInNewGroup}, for a spawned step: its output pipes get {@link #LARGE_PIPE}
      * bytes (see the class comment), where perl is there and {@code environment} (all the step
-     * will see) has no variable that perl reads.
+     * will see) gives it no options ({@code PERL5OPT}; the few lines use no module, so a
+     * {@code PERL5LIB} changes nothing).
      */
     static List<String> shellInNewGroupWithLargePipes(String command, Map<String, String> environment) {
-        if (!Files.isExecutable(PERL) || environment.keySet().stream().anyMatch(k -> k.startsWith("PERL"))) {
+        if (!Files.isExecutable(PERL) || environment.containsKey("PERL5OPT")) {
             return shellInNewGroup(command);
         }
         return List.of(PERL.toString(), "-e", LARGE_PIPES_THEN_EXEC, "--", "/bin/sh", "-c", command);

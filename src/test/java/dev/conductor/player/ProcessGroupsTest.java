@@ -51,6 +51,8 @@ class ProcessGroupsTest {
         ProcessBuilder spawned = new ProcessBuilder().directory(dir.toFile());
         spawned.command(ProcessGroups.shellInNewGroupWithLargePipes(ask, spawned.environment()));
         assertThat(spawned.command().getFirst()).isEqualTo("/usr/bin/perl");
+        assertThat(ProcessGroups.shellInNewGroupWithLargePipes("true", java.util.Map.of("PERL5LIB", "/nowhere")).getFirst())
+                .as("a PERL5LIB changes nothing for lines that use no module").isEqualTo("/usr/bin/perl");
         Process p = spawned.start();
         String[] said = new String(p.getInputStream().readAllBytes()).strip().split(" ");
         assertThat(p.waitFor()).isZero();
@@ -67,7 +69,7 @@ class ProcessGroupsTest {
     }
 
     @Test
-    void perlVariablesInTheEnvironmentMakeASpawnedStepStartAsAPlainOne() {
+    void perlOptionsInTheEnvironmentMakeASpawnedStepStartAsAPlainOne() {
         assertThat(ProcessGroups.shellInNewGroupWithLargePipes("true", java.util.Map.of("PERL5OPT", "-d")))
                 .isEqualTo(ProcessGroups.shellInNewGroup("true"));
         assertThat(ProcessGroups.largePipe(false)).isLessThanOrEqualTo(256 << 10);
