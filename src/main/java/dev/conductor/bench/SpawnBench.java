@@ -40,6 +40,9 @@ final class SpawnBench implements Callable<Integer> {
         CASES.put("/usr/bin/setsid /bin/true", List.of("/usr/bin/setsid", "/bin/true"));
         CASES.put("/bin/sh -c \"sleep 0\"", List.of("/bin/sh", "-c", "sleep 0"));
         CASES.put("/usr/bin/setsid /bin/sh -c \"sleep 0\" (a step)", List.of("/usr/bin/setsid", "/bin/sh", "-c", "sleep 0"));
+        // What a player starts for a spawned step: perl makes the group and the larger pipes, then execs sh.
+        CASES.put("perl wrapper, /bin/sh -c \"sleep 0\" (spawned)",
+                dev.conductor.player.ProcessGroups.shellInNewGroupWithLargePipes("sleep 0", System.getenv()));
     }
 
     /** Per start: wall, this JVM's CPU, the children's CPU, in ms. */

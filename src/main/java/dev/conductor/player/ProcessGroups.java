@@ -23,7 +23,7 @@ import java.util.concurrent.TimeUnit;
  * part of every Debian system, does. Without perl, or with {@code PERL5OPT} in the step's
  * environment (options perl would take as its own), a spawned step starts as the others do.
  */
-final class ProcessGroups {
+public final class ProcessGroups {
     private static final Path SETSID = Path.of("/usr/bin/setsid");
     private static final Path KILL = Path.of("/bin/kill");
     private static final Path PERL = Path.of("/usr/bin/perl");
@@ -75,7 +75,7 @@ final class ProcessGroups {
      * will see) gives it no options ({@code PERL5OPT}; the few lines use no module, so a
      * {@code PERL5LIB} changes nothing).
      */
-    static List<String> shellInNewGroupWithLargePipes(String command, Map<String, String> environment) {
+    public static List<String> shellInNewGroupWithLargePipes(String command, Map<String, String> environment) {
         if (!Files.isExecutable(PERL) || environment.containsKey("PERL5OPT")) {
             return shellInNewGroup(command);
         }
@@ -83,7 +83,7 @@ final class ProcessGroups {
     }
 
     /** The argv that runs {@code command} with {@code /bin/sh -c} as the leader of a new group. */
-    static List<String> shellInNewGroup(String command) {
+    public static List<String> shellInNewGroup(String command) {
         List<String> argv = new ArrayList<>();
         if (Files.isExecutable(SETSID)) {
             argv.add(SETSID.toString());
