@@ -150,6 +150,7 @@ public final class Player implements AutoCloseable {
      * @return null when it went through, else why not (the player works either way)
      */
     public String warmUp() {
+        ProcessGroups.tryLargePipes(); // once, now, rather than at the first spawned step's start instant
         return WarmUp.run(this, options);
     }
 

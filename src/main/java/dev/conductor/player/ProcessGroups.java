@@ -76,10 +76,58 @@ public final class ProcessGroups {
      * {@code PERL5LIB} changes nothing).
      */
     public static List<String> shellInNewGroupWithLargePipes(String command, Map<String, String> environment) {
-        if (!Files.isExecutable(PERL) || environment.containsKey("PERL5OPT")) {
+        if (!Wrapper.WORKS || environment.containsKey("PERL5OPT")) {
             return shellInNewGroup(command);
         }
-        return List.of(PERL.toString(), "-e", LARGE_PIPES_THEN_EXEC, "--", "/bin/sh", "-c", command);
+        return wrapped("/bin/sh", "-c", command);
+    }
+
+    /** Tries the wrapper of {@link #shellInNewGroupWithLargePipes} (once per JVM); says whether it works. */
+    static boolean tryLargePipes() {
+        return Wrapper.WORKS;
+    }
+
+    private static List<String> wrapped(String... argv) {
+        List<String> all = new ArrayList<>(List.of(PERL.toString(), "-e", LARGE_PIPES_THEN_EXEC, "--"));
+        all.addAll(List.of(argv));
+        return all;
+    }
+
+    /**
+     * Whether the wrapper runs here, tried once, when a player first spawns a step: a perl that
+     * is there but broken (a library missing, say) would otherwise fail every spawned step.
+     */
+    private static final class Wrapper {
+        static final boolean WORKS = tryIt();
+
+        private static boolean tryIt() {
+            if (!Files.isExecutable(PERL)) {
+                return false;
+            }
+            String why;
+            try {
+                Process p = new ProcessBuilder(wrapped("/bin/sh", "-c", "exit 0")).redirectErrorStream(true).start();
+                p.getOutputStream().close();
+                if (!p.waitFor(10, TimeUnit.SECONDS)) {
+                    p.destroyForcibly();
+                    why = "it did not end within 10 s";
+                } else {
+                    String said = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+                    if (p.exitValue() == 0 && said.isEmpty()) {
+                        return true;
+                    }
+                    why = "it exited " + p.exitValue() + (said.isEmpty() ? "" : " saying: " + said);
+                }
+            } catch (IOException e) {
+                why = e.getMessage();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                why = "interrupted";
+            }
+            org.slf4j.LoggerFactory.getLogger(ProcessGroups.class).warn(
+                    "{} does not work here ({}): spawned steps start with setsid and the kernel's 64 KiB pipes", PERL, why);
+            return false;
+        }
     }
 
     /** The argv that runs {@code command} with {@code /bin/sh -c} as the leader of a new group. */

@@ -50,6 +50,7 @@ class ProcessGroupsTest {
         String ask = "echo $$ $(perl -e 'print getpgrp()')";
         ProcessBuilder spawned = new ProcessBuilder().directory(dir.toFile());
         spawned.command(ProcessGroups.shellInNewGroupWithLargePipes(ask, spawned.environment()));
+        assertThat(ProcessGroups.tryLargePipes()).as("the wrapper works here").isTrue();
         assertThat(spawned.command().getFirst()).isEqualTo("/usr/bin/perl");
         assertThat(ProcessGroups.shellInNewGroupWithLargePipes("true", java.util.Map.of("PERL5LIB", "/nowhere")).getFirst())
                 .as("a PERL5LIB changes nothing for lines that use no module").isEqualTo("/usr/bin/perl");
