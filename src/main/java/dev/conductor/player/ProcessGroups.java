@@ -94,8 +94,9 @@ public final class ProcessGroups {
     }
 
     /**
-     * Whether the wrapper runs here, tried once, when a player first spawns a step: a perl that
-     * is there but broken (a library missing, say) would otherwise fail every spawned step.
+     * Whether the wrapper runs here, tried once per JVM (when the player starts, see
+     * {@link Player#warmUp}, or else at its first spawned step): a perl that is there but broken
+     * (a library missing, say) would otherwise fail every spawned step.
      */
     private static final class Wrapper {
         static final boolean WORKS = tryIt();
@@ -109,7 +110,7 @@ public final class ProcessGroups {
                 Process p = new ProcessBuilder(wrapped("/bin/sh", "-c", "exit 0")).redirectErrorStream(true).start();
                 p.getOutputStream().close();
                 if (!p.waitFor(10, TimeUnit.SECONDS)) {
-                    p.destroyForcibly();
+                    p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
                     why = "it did not end within 10 s";
                 } else {
                     String said = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
