@@ -1,8 +1,8 @@
 package dev.conductor.bench;
 
+import dev.conductor.fixture.ProcFiles;
+
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -34,14 +34,9 @@ record CpuTime(long ownMillis, long withChildrenMillis) {
         return new CpuTime(own * MILLIS_PER_TICK, (own + children) * MILLIS_PER_TICK);
     }
 
-    /**
-     * A file of /proc, read to its end: their sizes are not what they hold, and
-     * {@code Files.readString}, which trusts the size, can return a part of one.
-     */
+    /** A file of /proc, read to its end (see {@link ProcFiles#read}). */
     static String procFile(Path file) throws IOException {
-        try (InputStream in = Files.newInputStream(file)) {
-            return new String(in.readAllBytes(), StandardCharsets.US_ASCII);
-        }
+        return ProcFiles.read(file);
     }
 
     /** The machine's load averages and task counts, as /proc/loadavg says them; "?" when it cannot be read. */

@@ -274,18 +274,19 @@ final class OutputWatch {
                     return i;
                 }
                 if (c2 == lastByte && matchesAt(ring, j)) {
-                    // A match in the second half: the first half's rest may hold an earlier one.
-                    int first = scanOne(ring, i, mid - 1);
-                    return first < mid ? first : j;
+                    break; // j stays on its match
                 }
                 i += skip[c1];
                 j += skip[c2];
             }
-            if (i >= mid) {
-                return scanOne(ring, j, last);
+            // The first half's rest comes first (an earlier match there wins), then the second's.
+            if (i < mid) {
+                int first = scanOne(ring, i, mid - 1);
+                if (first < mid) {
+                    return first;
+                }
             }
-            int first = scanOne(ring, i, mid - 1);
-            return first < mid ? first : j;
+            return scanOne(ring, j, last);
         }
 
         /** As {@link #scan}, with one cursor. */

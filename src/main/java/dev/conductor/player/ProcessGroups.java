@@ -1,5 +1,8 @@
 package dev.conductor.player;
 
+import dev.conductor.fixture.Privileges;
+import dev.conductor.fixture.ProcFiles;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,7 +38,7 @@ public final class ProcessGroups {
      * pipes all count against a budget of 64 MiB by default (past it, every new pipe of that user
      * gets 8 KiB); never more than {@code /proc/sys/fs/pipe-max-size}.
      */
-    static final int LARGE_PIPE = largePipe(dev.conductor.fixture.Privileges.ofCurrentProcess().isRoot());
+    static final int LARGE_PIPE = largePipe(Privileges.ofCurrentProcess().isRoot());
     /**
      * Makes the new group (same session: the step has no terminal either way, its stdin and
      * output being pipes or /dev/null), asks for the larger pipes (a refusal leaves them as
@@ -58,15 +61,9 @@ public final class ProcessGroups {
         }
     }
 
-    /**
-     * The value of {@code /proc/sys/NAME}, read in one go: a number there reads as end of file
-     * from any offset but 0, so {@link Files#readString}, which reads such a file (its size is
-     * 0) a byte first, gets only its first digit.
-     */
+    /** The value of {@code /proc/sys/NAME} (read as {@link ProcFiles#read} says). */
     static String sysctl(String name) throws IOException {
-        try (var in = Files.newInputStream(Path.of("/proc/sys", name))) {
-            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.US_ASCII).strip();
-        }
+        return ProcFiles.read(Path.of("/proc/sys", name)).strip();
     }
 
     /**
@@ -80,6 +77,11 @@ public final class ProcessGroups {
             return shellInNewGroup(command);
         }
         return wrapped("/bin/sh", "-c", command);
+    }
+
+    /** How a step's shell starts: a spawned one with the larger pipes, any other as {@link #shellInNewGroup}. */
+    static List<String> shellForStep(String command, boolean spawned, Map<String, String> environment) {
+        return spawned ? shellInNewGroupWithLargePipes(command, environment) : shellInNewGroup(command);
     }
 
     /** Tries the wrapper of {@link #shellInNewGroupWithLargePipes} (once per JVM); says whether it works. */
@@ -160,8 +162,7 @@ public final class ProcessGroups {
     static List<String> heldShellInNewGroup(boolean keepStdin, Map<String, String> environment) {
         String held = "IFS= read -r _ || exit 125; c=$" + HELD_COMMAND + "; unset " + HELD_COMMAND
                 + (keepStdin ? "" : "; exec </dev/null") + "; eval \"unset c; $c\"";
-        // A spawned step keeps its stdin (for 'send:'), and gets the larger pipes.
-        return keepStdin ? shellInNewGroupWithLargePipes(held, environment) : shellInNewGroup(held);
+        return shellForStep(held, keepStdin, environment); // only a spawned step keeps its stdin
     }
 
     /**

@@ -212,11 +212,8 @@ final class StepRunner {
      * the whole environment into it) is most of the work a start order would otherwise cost.
      */
     ProcessBuilder forkOf(StepSpec step, Map<String, String> env) {
-        ProcessBuilder pb = builder(ProcessGroups.shellInNewGroup(step.command()), env, step.spawn());
-        if (step.spawn()) {
-            pb.command(ProcessGroups.shellInNewGroupWithLargePipes(step.command(), pb.environment()));
-        }
-        return pb;
+        ProcessBuilder pb = builder(env, step.spawn());
+        return pb.command(ProcessGroups.shellForStep(step.command(), step.spawn(), pb.environment()));
     }
 
     static Forked forkNow(dev.conductor.clock.PreciseClock clock, Fork fork) {
@@ -300,7 +297,7 @@ final class StepRunner {
         Map<String, String> held = new java.util.HashMap<>(env);
         held.put(ProcessGroups.HELD_COMMAND, step.command());
         try {
-            ProcessBuilder pb = builder(List.of(), held, true);
+            ProcessBuilder pb = builder(held, true);
             pb.command(ProcessGroups.heldShellInNewGroup(step.spawn(), pb.environment()));
             return new Prepared(step, listener, attach(pb.start(), listener), null);
         } catch (IOException e) {
@@ -402,9 +399,14 @@ final class StepRunner {
         return t.endsWith("\n") ? t.substring(0, t.length() - 1) : t;
     }
 
-    /** @param pipeIn stdin a pipe: a spawned step's ('send:', 'close:') or a held one's; otherwise /dev/null */
-    private ProcessBuilder builder(List<String> argv, Map<String, String> env, boolean pipeIn) {
-        ProcessBuilder pb = new ProcessBuilder(argv)
+    /**
+     * A step's process, but for its command (set it once the environment is known: how the
+     * shell starts may depend on it).
+     *
+     * @param pipeIn stdin a pipe: a spawned step's ('send:', 'close:') or a held one's; otherwise /dev/null
+     */
+    private ProcessBuilder builder(Map<String, String> env, boolean pipeIn) {
+        ProcessBuilder pb = new ProcessBuilder()
                 .directory(workDir.toFile())
                 .redirectInput(pipeIn ? ProcessBuilder.Redirect.PIPE : ProcessBuilder.Redirect.from(new File("/dev/null")));
         pb.environment().putAll(env);
