@@ -450,6 +450,7 @@ public final class Player implements AutoCloseable {
      */
     public void killNow() {
         closed = true;
+        steps.close();
         sessions.forEach(V2Session::shutdown);
         killLeftovers("the player is being stopped at once");
     }
@@ -465,6 +466,7 @@ public final class Player implements AutoCloseable {
         } catch (IOException e) {
             log.debug("closing command port: {}", e.getMessage());
         }
+        steps.close();
         runner.shutdownNow();
         sessions.forEach(V2Session::shutdown);
         connections.shutdownNow();

@@ -281,6 +281,11 @@ public final class ProcessGroups {
     /**
      * Kills those of {@code groups} that still have a live member. Only live ones: a group id
      * whose processes are all gone may since have been reused by someone else's group.
+     * <p>
+     * The leaders we know are killed first, by pid: a leader forked a moment ago may not have
+     * made its group yet ({@code setsid} and the wrapper's {@code setpgrp} run in the child, after
+     * the fork returned here), and until it has, neither a signal to the group nor a look for
+     * its members finds it. Until then it has no children either, so killing it is enough.
      *
      * @return the groups killed
      */
@@ -288,11 +293,19 @@ public final class ProcessGroups {
         if (groups.isEmpty()) {
             return java.util.Set.of();
         }
+        java.util.Set<Long> killed = new java.util.HashSet<>();
+        for (long pgid : groups) {
+            ProcessHandle leader = LEADERS.get(pgid);
+            // The handle knows the leader's start time: a pid handed out again is not signalled.
+            if (leader != null && leader.isAlive() && leader.destroyForcibly()) {
+                killed.add(pgid);
+            }
+        }
         java.util.Set<Long> live = new java.util.HashSet<>(groups);
         live.retainAll(liveGroups(scanFrom(groups)));
-        java.util.Set<Long> killed = java.util.Set.copyOf(signal(live, "KILL"));
+        killed.addAll(signal(live, "KILL"));
         groups.forEach(LEADERS::remove);
-        return killed;
+        return java.util.Set.copyOf(killed);
     }
 
     /** Kills a step's whole tree: its group, plus descendants that moved to groups of their own. */

@@ -41,6 +41,9 @@ final class StepRunner {
     private static final Duration DRAIN_GRACE = Duration.ofSeconds(2);
     /** How long a start gate may take past the instant to fork a step before the caller forks it itself. */
     private static final Duration FORK_DEADLINE = Duration.ofSeconds(30);
+    /** How long {@link #close} waits for a fork under way: a fork takes milliseconds. */
+    private static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(StepRunner.class);
 
     /** What a caller may want to hear while a step runs; every method has a do-nothing default. */
     interface Listener {
@@ -78,6 +81,14 @@ final class StepRunner {
     /** The foreground step running now, so that {@link #abort()} can kill it. */
     private volatile Process current;
     private volatile boolean aborted;
+    /**
+     * Held shared by every fork, until its process group is registered; {@link #close} takes it
+     * alone. So once close returns, nothing forks any more and every process forked before is
+     * known to whoever kills what is left: a process that must exit at once (a second Ctrl-C)
+     * leaves nothing behind, even when a step was forking at that moment.
+     */
+    private final java.util.concurrent.locks.ReadWriteLock forking = new java.util.concurrent.locks.ReentrantReadWriteLock();
+    private volatile boolean closed;
 
     /**
      * @param groupStarted told the process group of every step started, so that whatever the
@@ -95,6 +106,42 @@ final class StepRunner {
         Process p = current;
         if (p != null) {
             ProcessGroups.killTree(p);
+        }
+    }
+
+    /**
+     * Ends this runner: no step forks from now on (one that tries fails to start, saying why),
+     * a fork under way is waited for (at most {@link #FORK_DEADLINE}) so that its group is
+     * registered, and the foreground step is killed as by {@link #abort}.
+     */
+    void close() {
+        closed = true;
+        var all = forking.writeLock();
+        try {
+            if (all.tryLock(CLOSE_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+                all.unlock();
+            } else {
+                log.warn("a step's fork did not end within {} s of the player's close; its process may be left", CLOSE_WAIT.toSeconds());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        abort();
+    }
+
+    /** Forks {@code pb} unless this runner is closed, and registers the new process group before anyone may close it. */
+    private Process spawn(ProcessBuilder pb) throws IOException {
+        var shared = forking.readLock();
+        shared.lock();
+        try {
+            if (closed) {
+                throw new IOException("the player is shutting down");
+            }
+            Process p = pb.start();
+            registerGroup(p);
+            return p;
+        } finally {
+            shared.unlock();
         }
     }
 
@@ -118,7 +165,7 @@ final class StepRunner {
 
     /** As {@link #run(int, StepSpec, Map, Listener, Start)}, with the builder {@link #forkOf} made. */
     StepResult run(int index, StepSpec step, Listener listener, Start start, ProcessBuilder pb) {
-        Forked f = start.start(pb::start);
+        Forked f = start.start(() -> spawn(pb));
         listener.started(f.at());
         if (f.failure() != null) {
             return couldNotStart(index, step, f.at(), f.nanos(), f.failure());
@@ -179,13 +226,7 @@ final class StepRunner {
      * fork it, it forks what it is given, at once.
      */
     Start armed(dev.conductor.clock.RealtimeGate gate, long atMicros, ProcessBuilder pb) {
-        return handedTo(gate, atMicros, at -> {
-            Forked f = forkAt(at, pb::start);
-            if (f.process() != null) {
-                registerGroup(f.process());
-            }
-            return f;
-        });
+        return handedTo(gate, atMicros, at -> forkAt(at, () -> spawn(pb)));
     }
 
     /**
@@ -299,7 +340,7 @@ final class StepRunner {
         try {
             ProcessBuilder pb = builder(held, true);
             pb.command(ProcessGroups.heldShellInNewGroup(step.spawn(), pb.environment()));
-            return new Prepared(step, listener, attach(pb.start(), listener), null);
+            return new Prepared(step, listener, attach(spawn(pb), listener), null);
         } catch (IOException e) {
             return new Prepared(step, listener, null, e);
         }
@@ -419,9 +460,8 @@ final class StepRunner {
         groupStarted.accept(process.pid());
     }
 
-    /** Registers a started process's group and starts reading its output (after the fork: a pipe holds what comes first). */
+    /** Starts reading a started process's output (after the fork: a pipe holds what comes first). */
     private Started attach(Process process, Listener listener) {
-        registerGroup(process);
         Started s = new Started(process, new OutputTail(TAIL_BYTES), new OutputTail(TAIL_BYTES));
         s.outReader = pump(process.getInputStream(), s.stdout, 1, listener, "stdout-" + process.pid());
         s.errReader = pump(process.getErrorStream(), s.stderr, 2, listener, "stderr-" + process.pid());

@@ -864,7 +864,7 @@ final class V2Session {
             leftovers.adopt(new HashSet<>(groups));
             groups.clear();
         }
-        steps.abort();
+        steps.close(); // nothing forks after this, and what was forking is registered
         runner.shutdownNow();
         gate.close();
         killGroups("the session with conductor " + conductorName + " at " + peer + " ended without goodbye");
@@ -915,7 +915,7 @@ final class V2Session {
     /** Ends the session from outside (the player is closing): kills what it started. */
     void shutdown() {
         ended = true;
-        steps.abort();
+        steps.close(); // nothing forks after this, and what was forking is registered
         try {
             socket.close();
         } catch (IOException ignored) {

@@ -8,16 +8,16 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Finds processes by a marker in their command line, to prove none was left behind. */
-final class Processes {
+public final class Processes {
     private Processes() {
     }
 
     /** Unique argument for {@code sleep} so a test can find its own sleepers: e.g. 777.123. */
-    static String marker() {
+    public static String marker() {
         return (700 + (int) (Math.random() * 200)) + "." + (100000 + (int) (Math.random() * 899999));
     }
 
-    static List<Long> withArgument(String marker) {
+    public static List<Long> withArgument(String marker) {
         List<Long> found = new ArrayList<>();
         try (var dirs = Files.list(Path.of("/proc"))) {
             for (Path d : dirs.toList()) {
@@ -42,7 +42,7 @@ final class Processes {
         return found;
     }
 
-    static void killAll(String marker) {
+    public static void killAll(String marker) {
         withArgument(marker).forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
     }
 }
