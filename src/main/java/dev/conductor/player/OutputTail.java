@@ -1,21 +1,43 @@
 package dev.conductor.player;
 
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 
 /**
  * Keeps the last {@code capacity} bytes written to it and counts all of them, so a step that
  * prints gigabytes costs a fixed amount of memory and the report still shows how it ended.
+ *
+ * <p>Its array grows with what is written, up to {@code capacity}: most steps print a line or
+ * nothing, and a player that took {@code capacity} for each of every step's two streams made
+ * garbage fast enough to collect it every few phases, each collection a pause that could fall
+ * on a start (docs/PERFORMANCE.md).
  */
 final class OutputTail {
-    private final byte[] ring;
+    private static final int FIRST = 256;
+    private final int capacity;
+    /** Up to {@code capacity} bytes: written from 0 on while they fit, a ring of {@code capacity} after. */
+    private byte[] ring = new byte[0];
     private long total;
 
     OutputTail(int capacity) {
-        this.ring = new byte[capacity];
+        this.capacity = capacity;
     }
 
     synchronized void write(byte[] buf, int off, int len) {
-        int cap = ring.length;
+        if (total + len <= capacity) {
+            int end = (int) total + len;
+            if (end > ring.length) {
+                ring = Arrays.copyOf(ring, Math.min(capacity, Math.max(end, Math.max(FIRST, ring.length * 2))));
+            }
+            System.arraycopy(buf, off, ring, (int) total, len);
+            total = end;
+            return;
+        }
+        if (ring.length < capacity) {
+            // Everything so far sits at [0, total), total < capacity: where a ring keeps it too.
+            ring = Arrays.copyOf(ring, capacity);
+        }
+        int cap = capacity;
         if (len >= cap) {
             total += len;
             // Only the last cap bytes survive; place them so the oldest sits at total % cap.
@@ -38,16 +60,14 @@ final class OutputTail {
 
     /** True when more was written than is kept. */
     synchronized boolean truncated() {
-        return total > ring.length;
+        return total > capacity;
     }
 
     synchronized byte[] bytes() {
-        int cap = ring.length;
-        if (total <= cap) {
-            byte[] out = new byte[(int) total];
-            System.arraycopy(ring, 0, out, 0, (int) total);
-            return out;
+        if (total <= capacity) {
+            return Arrays.copyOf(ring, (int) total);
         }
+        int cap = capacity;
         int start = (int) (total % cap);
         byte[] out = new byte[cap];
         System.arraycopy(ring, start, out, 0, cap - start);

@@ -31,8 +31,12 @@ final class StepRunner {
      * the reader takes it too, so that a flood goes out in few large messages and a trickle at once.
      */
     static final int CHUNK = 256 * 1024;
-    /** What a pipe holds (Linux's default): a reader's first buffer. */
-    private static final int FIRST_CHUNK = 64 * 1024;
+    /**
+     * A reader's first buffer; it grows fourfold each time a read fills it, up to {@link #CHUNK}.
+     * Small, because most steps print a line or nothing, and what every step allocates is what
+     * decides how often a player stops for a collection (docs/PERFORMANCE.md).
+     */
+    private static final int FIRST_CHUNK = 4 * 1024;
     /** Per stream, what a result carries back. */
     static final int TAIL_BYTES = 64 * 1024;
     /** How much of each stream a failure's message quotes. */
@@ -485,8 +489,6 @@ final class StepRunner {
      */
     private static Thread pump(InputStream in, OutputTail into, int stream, Listener listener, String name) {
         return Thread.ofPlatform().daemon().name("step-" + name).start(() -> {
-            // A pipe's worth at first; the full chunk only for a step that fills it (many steps
-            // print little, and a player may run many at once).
             byte[] buf = new byte[HEADROOM + FIRST_CHUNK];
             try (in) {
                 int n;
@@ -500,7 +502,7 @@ final class StepRunner {
                     into.write(buf, HEADROOM, n);
                     listener.output(stream, buf, HEADROOM, n);
                     if (n == room && room < CHUNK) {
-                        buf = new byte[HEADROOM + CHUNK];
+                        buf = new byte[HEADROOM + Math.min(CHUNK, room * 4)];
                     }
                 }
             } catch (IOException e) {
