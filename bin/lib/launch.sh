@@ -26,14 +26,16 @@ fi
 # the same; a test keeps them equal.)
 case "$MAIN_CLASS" in
   dev.conductor.cli.PlayerCommand)
-    CONDUCTOR_DEFAULT_OPTS="-XX:+UseSerialGC -Xms8m -Xmx128m -XX:TieredStopAtLevel=1 -XX:+IgnoreUnrecognizedVMOptions -XX:TrimNativeHeapInterval=1000"
+    CONDUCTOR_DEFAULT_OPTS="-XX:+UseSerialGC -Xms8m -Xmx128m -XX:TieredStopAtLevel=1 -XX:+IgnoreUnrecognizedVMOptions -XX:TrimNativeHeapInterval=1000 -XX:CompileCommand=quiet -XX:CompileCommand=CompileThresholdScaling,dev/conductor/*.*,0.1 -XX:CompileCommand=CompileThresholdScaling,com/fasterxml/*.*,0.1"
     for conductor_arg in "$@"; do
       case "$conductor_arg" in
         --tls-cert|--tls-cert=*)
-          CONDUCTOR_DEFAULT_OPTS="-XX:+UseSerialGC -Xms8m -Xmx128m -XX:+IgnoreUnrecognizedVMOptions -XX:TrimNativeHeapInterval=1000" ;;
+          CONDUCTOR_DEFAULT_OPTS="-XX:+UseSerialGC -Xms8m -Xmx128m -XX:+IgnoreUnrecognizedVMOptions -XX:TrimNativeHeapInterval=1000 -XX:CompileCommand=quiet -XX:CompileCommand=CompileThresholdScaling,dev/conductor/*.*,0.1 -XX:CompileCommand=CompileThresholdScaling,com/fasterxml/*.*,0.1" ;;
       esac
     done ;;
   *)
     CONDUCTOR_DEFAULT_OPTS="-XX:+UseSerialGC -Xmx128m" ;;
 esac
+# The flags are split into words but never taken as file patterns (they hold '*').
+set -f
 exec "$JAVA_HOME/bin/java" ${CONDUCTOR_JAVA_OPTS-$CONDUCTOR_DEFAULT_OPTS} -cp "$JAR" "$MAIN_CLASS" "$@"

@@ -23,7 +23,12 @@ import java.time.Duration;
  * all before.
  */
 final class WarmUp {
-    private static final int PHASES = 3;
+    /**
+     * Enough phases for the player's start path to be compiled before the first conductor comes
+     * (with the launchers' early compilation, see {@code LaunchFlags}): with three, a player was
+     * still interpreting it, and slow to start a phase, a hundred phases later.
+     */
+    private static final int PHASES = 30;
     private static final Duration DEADLINE = Duration.ofSeconds(20);
 
     private WarmUp() {
@@ -59,6 +64,7 @@ final class WarmUp {
                 Frames.write(s.getOutputStream(), V2.encode(V2.AUTH, auth));
                 expect(in, options, V2.AUTH_OK);
             }
+            dev.conductor.clock.PreciseClock clock = new dev.conductor.clock.PreciseClock();
             for (int id = 1; id <= PHASES; id++) {
                 ObjectNode probe = Json.object();
                 probe.put("t0", 0);
@@ -77,7 +83,8 @@ final class WarmUp {
                 expect(in, options, V2.PHASE_OK);
                 ObjectNode run = Json.object();
                 run.put("id", id);
-                run.put("start_at", 0);
+                // An instant a moment ahead, as a conductor gives: the start goes through the gate.
+                run.put("start_at", clock.micros() + 2_000);
                 Frames.write(s.getOutputStream(), V2.encode(V2.RUN, run));
                 expect(in, options, V2.PHASE_DONE);
             }
