@@ -53,6 +53,16 @@ public final class PlayerCommand implements Callable<Integer> {
                     + "see docs/PERFORMANCE.md)")
     boolean holdFirstStep;
 
+    /** How steps start: see {@code Launcher} in the player. */
+    enum StepLauncher { perl, jvm }
+
+    @Option(names = "--step-launcher", paramLabel = "HOW", defaultValue = "${env:CONDUCTOR_STEP_LAUNCHER:-jvm}",
+            description = "how steps start: 'jvm' (the JVM's spawn and setsid) or 'perl' (the player's launcher keeps "
+                    + "processes forked ahead that wake at the start instant themselves: closer starts on a busy "
+                    + "machine, more work at a step's end; needs /usr/bin/perl with Time::HiRes) "
+                    + "(default: $CONDUCTOR_STEP_LAUNCHER, else jvm; see docs/PERFORMANCE.md)")
+    StepLauncher stepLauncher;
+
     @Option(names = "--start-priority", paramLabel = "PRIORITY", defaultValue = StartPriority.DEFAULT,
             description = StartPriority.DESCRIPTION)
     StartPriority startPriority;
@@ -99,7 +109,7 @@ public final class PlayerCommand implements Callable<Integer> {
                 : worker.coordinator().maxMessageSize().isPresent() ? worker.coordinator().maxMessageSize().getAsLong()
                 : Frames.DEFAULT_LIMIT;
         Player.Options options = Player.Options.of(address, name).withMaxMessageSize(limit).withHoldFirstStep(holdFirstStep)
-                .withRealtimeStart(startPriority == StartPriority.realtime);
+                .withRealtimeStart(startPriority == StartPriority.realtime).withStepLauncher(stepLauncher == StepLauncher.perl);
         try {
             if (tokenFile != null) {
                 options = options.withToken(dev.conductor.wire.Auth.readToken(tokenFile));

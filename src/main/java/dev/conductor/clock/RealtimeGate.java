@@ -69,8 +69,15 @@ public final class RealtimeGate implements AutoCloseable {
     RealtimeGate(PreciseClock clock, boolean wanted, String name, List<String> chrt) {
         this.clock = clock;
         this.name = name;
-        this.thread = Thread.ofPlatform().daemon().name("rt-gate-" + name).start(() -> serve(wanted, chrt));
+        this.thread = Thread.ofPlatform().daemon().name(THREAD_PREFIX + name).start(() -> serve(wanted, chrt));
     }
+
+    /** Whether the calling thread is a gate's own (it runs at real-time priority where the system allows). */
+    public static boolean onGateThread() {
+        return Thread.currentThread().getName().startsWith(THREAD_PREFIX);
+    }
+
+    private static final String THREAD_PREFIX = "rt-gate-";
 
     /** How the gate's thread runs, {@code realtime (SCHED_FIFO 1)} or {@code normal (why)}; waits up to 10 s to know. */
     public String priority() {
@@ -166,19 +173,9 @@ public final class RealtimeGate implements AutoCloseable {
     }
 
     private void serve(boolean wanted, List<String> chrt) {
-        String said = wanted ? raise(chrt) : "normal (not asked for)";
+        String said = wanted ? raiseAndSay(chrt, name + " gate") : "normal (not asked for)";
         boolean realtime = said.startsWith("realtime");
         priority.complete(said);
-        if (realtime) {
-            log.debug("{} gate at real-time priority (SCHED_FIFO 1)", name);
-        } else if (wanted) {
-            String why = said.substring("normal (".length(), said.length() - 1);
-            if (TOLD_NORMAL.compareAndSet(false, true)) {
-                log.info("{} gate at normal priority: {}; on a busy machine it may act late", name, why);
-            } else {
-                log.debug("{} gate at normal priority: {}", name, why);
-            }
-        }
         long spin = realtime ? SPIN_MICROS : NORMAL_SPIN_MICROS;
         while (!closed) {
             Pending<?> job;
@@ -203,20 +200,69 @@ public final class RealtimeGate implements AutoCloseable {
         }
     }
 
-    /** Asks for SCHED_FIFO 1 with reset-on-fork for the calling thread; says how it runs now. */
-    private static String raise(List<String> candidates) {
-        String chrt = candidates.stream().filter(p -> Files.isExecutable(Path.of(p))).findFirst().orElse(null);
-        if (chrt == null) {
-            return "normal (no chrt in " + String.join(" or ", candidates) + "; it comes with util-linux)";
-        }
+    /**
+     * Puts the calling thread at real-time priority ({@code SCHED_FIFO} 1, reset on fork) where
+     * the system allows it, as a gate's own thread is: for a thread that must act on what it reads
+     * at once, whatever else the machine runs. Says where it could not, once per JVM at info.
+     *
+     * @param what what the thread is for, in the log
+     * @return {@code realtime (SCHED_FIFO 1)} or {@code normal (why)}
+     */
+    public static String raiseCurrentThread(String what) {
+        return raiseAndSay(CHRT, what);
+    }
+
+    /** As {@link #raiseCurrentThread}, for another process (its main thread): {@code pid}. */
+    public static String raiseProcess(long pid, String what) {
+        return raiseAndSay(CHRT, what, Long.toString(pid), true);
+    }
+
+    /**
+     * As {@link #raiseProcess}, but what {@code pid} forks keeps the priority: for a process
+     * whose children lower it themselves (see the player's step launcher).
+     */
+    public static String raiseProcessAndItsChildren(long pid, String what) {
+        return raiseAndSay(CHRT, what, Long.toString(pid), false);
+    }
+
+    private static String raiseAndSay(List<String> chrt, String what) {
         String tid;
         try {
             tid = Files.readSymbolicLink(Path.of("/proc/thread-self")).getFileName().toString();
         } catch (IOException | UnsupportedOperationException e) {
-            return "normal (cannot tell this thread's id from /proc/thread-self: " + e.getMessage() + ")";
+            tid = null;
+        }
+        return raiseAndSay(chrt, what, tid, true);
+    }
+
+    private static String raiseAndSay(List<String> chrt, String what, String tid, boolean resetOnFork) {
+        String said = tid == null ? "normal (cannot tell this thread's id from /proc/thread-self)" : raise(chrt, tid, resetOnFork);
+        if (said.startsWith("realtime")) {
+            log.debug("{} at real-time priority (SCHED_FIFO 1)", what);
+        } else {
+            String why = said.substring("normal (".length(), said.length() - 1);
+            if (TOLD_NORMAL.compareAndSet(false, true)) {
+                log.info("{} at normal priority: {}; on a busy machine it may act late", what, why);
+            } else {
+                log.debug("{} at normal priority: {}", what, why);
+            }
+        }
+        return said;
+    }
+
+    /** Asks for SCHED_FIFO 1 (with reset-on-fork, or not) for thread {@code tid}; says how it runs now. */
+    private static String raise(List<String> candidates, String tid, boolean resetOnFork) {
+        String chrt = candidates.stream().filter(p -> Files.isExecutable(Path.of(p))).findFirst().orElse(null);
+        if (chrt == null) {
+            return "normal (no chrt in " + String.join(" or ", candidates) + "; it comes with util-linux)";
         }
         try {
-            Process p = new ProcessBuilder(chrt, "--reset-on-fork", "--fifo", "--pid", "1", tid)
+            List<String> argv = new java.util.ArrayList<>(List.of(chrt));
+            if (resetOnFork) {
+                argv.add("--reset-on-fork");
+            }
+            argv.addAll(List.of("--fifo", "--pid", "1", tid));
+            Process p = new ProcessBuilder(argv)
                     .redirectErrorStream(true)
                     .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                     .start();

@@ -50,25 +50,31 @@ public final class Player implements AutoCloseable {
      *                       machine it made the start spread larger, see docs/PERFORMANCE.md)
      * @param realtimeStart  v2: start each phase's first step from a thread of real-time priority
      *                       where the system allows it (see {@code StartGate}); on by default
+     * @param stepLauncher   start steps through the player's launcher (see {@link Launcher}) where
+     *                       perl is there; on by default, off to start them through the JVM and setsid
      */
     public record Options(InetSocketAddress bind, String name, long maxMessageSize, Duration readDeadline,
                           Path workDir, Optional<byte[]> token, Optional<javax.net.ssl.SSLContext> tls,
-                          boolean holdFirstStep, boolean realtimeStart) {
+                          boolean holdFirstStep, boolean realtimeStart, boolean stepLauncher) {
         public Options(InetSocketAddress bind, String name, long maxMessageSize, Duration readDeadline, Path workDir) {
-            this(bind, name, maxMessageSize, readDeadline, workDir, Optional.empty(), Optional.empty(), false, true);
+            this(bind, name, maxMessageSize, readDeadline, workDir, Optional.empty(), Optional.empty(), false, true, false);
         }
 
         public Options(InetSocketAddress bind, String name, long maxMessageSize, Duration readDeadline, Path workDir,
                        Optional<byte[]> token, Optional<javax.net.ssl.SSLContext> tls) {
-            this(bind, name, maxMessageSize, readDeadline, workDir, token, tls, false, true);
+            this(bind, name, maxMessageSize, readDeadline, workDir, token, tls, false, true, false);
+        }
+
+        public Options withStepLauncher(boolean launcher) {
+            return new Options(bind, name, maxMessageSize, readDeadline, workDir, token, tls, holdFirstStep, realtimeStart, launcher);
         }
 
         public Options withHoldFirstStep(boolean hold) {
-            return new Options(bind, name, maxMessageSize, readDeadline, workDir, token, tls, hold, realtimeStart);
+            return new Options(bind, name, maxMessageSize, readDeadline, workDir, token, tls, hold, realtimeStart, stepLauncher);
         }
 
         public Options withRealtimeStart(boolean realtime) {
-            return new Options(bind, name, maxMessageSize, readDeadline, workDir, token, tls, holdFirstStep, realtime);
+            return new Options(bind, name, maxMessageSize, readDeadline, workDir, token, tls, holdFirstStep, realtime, stepLauncher);
         }
 
         public static Options of(InetSocketAddress bind, String name) {
@@ -76,17 +82,17 @@ public final class Player implements AutoCloseable {
         }
 
         public Options withMaxMessageSize(long bytes) {
-            return new Options(bind, name, bytes, readDeadline, workDir, token, tls, holdFirstStep, realtimeStart);
+            return new Options(bind, name, bytes, readDeadline, workDir, token, tls, holdFirstStep, realtimeStart, stepLauncher);
         }
 
         /** Only conductors that know this shared secret may run anything (v1 is then refused). */
         public Options withToken(byte[] secret) {
-            return new Options(bind, name, maxMessageSize, readDeadline, workDir, Optional.of(secret.clone()), tls, holdFirstStep, realtimeStart);
+            return new Options(bind, name, maxMessageSize, readDeadline, workDir, Optional.of(secret.clone()), tls, holdFirstStep, realtimeStart, stepLauncher);
         }
 
         /** Accept v2 over TLS (the first byte tells TLS from plain frames on the same port). */
         public Options withTls(javax.net.ssl.SSLContext context) {
-            return new Options(bind, name, maxMessageSize, readDeadline, workDir, token, Optional.of(context), holdFirstStep, realtimeStart);
+            return new Options(bind, name, maxMessageSize, readDeadline, workDir, token, Optional.of(context), holdFirstStep, realtimeStart, stepLauncher);
         }
     }
 
@@ -107,17 +113,20 @@ public final class Player implements AutoCloseable {
     private final Thread acceptor;
     private final dev.conductor.clock.PreciseClock clock = new dev.conductor.clock.PreciseClock();
     private final Set<V2Session> sessions = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Starts steps and signals their groups; null where there is none (see {@link Options#stepLauncher}). */
+    private final Launcher launcher;
 
-    private Player(Options options, ServerSocket server) {
+    private Player(Options options, ServerSocket server, Launcher launcher) {
         this.options = options;
         this.server = server;
+        this.launcher = launcher;
         this.runner = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("player-runner-" + options.name()).daemon().unstarted(r));
         this.results = new ResultSender(options.maxMessageSize());
         this.steps = new StepRunner(options.workDir(), pgid -> {
             synchronized (lock) {
                 groups.add(pgid);
             }
-        }, clock);
+        }, clock, launcher);
         this.acceptor = Thread.ofPlatform().name("player-accept-" + options.name()).daemon().unstarted(this::acceptLoop);
     }
 
@@ -138,9 +147,38 @@ public final class Player implements AutoCloseable {
             throw new IOException("cannot listen on " + hostPort(options.bind()) + ": " + e.getMessage()
                     + (e.getMessage() != null && e.getMessage().contains("in use") ? " (is another player running there?)" : ""), e);
         }
-        Player p = new Player(options, server);
+        // Started whichever way steps start: it also signals process groups, and kills what is
+        // left of them if this JVM dies.
+        Path folder = options.workDir() != null ? options.workDir() : Path.of("").toAbsolutePath();
+        Launcher launcher = Launcher.start(folder, ProcessGroups.LARGE_PIPE,
+                options.stepLauncher() ? Launcher.SPARES : 0, options.realtimeStart()).orElse(null);
+        Player p = new Player(options, server, launcher);
+        if (options.realtimeStart()) {
+            raiseVmThread();
+        }
         p.acceptor.start();
         return p;
+    }
+
+    /**
+     * The JVM's VM thread, which runs the garbage collector while every Java thread waits, gets
+     * real-time priority as the start's threads have: a session's reader or a start gate caught
+     * by a collection waits for it to end, and at normal priority, on a machine shared by many
+     * players, that took milliseconds (docs/PERFORMANCE.md). A young collection of a player's
+     * small heap takes a millisecond or less of CPU.
+     */
+    private static void raiseVmThread() {
+        try (var tasks = java.nio.file.Files.list(Path.of("/proc/self/task"))) {
+            for (Path t : tasks.toList()) {
+                if ("VM Thread".equals(dev.conductor.fixture.ProcFiles.read(t.resolve("comm")).strip())) {
+                    dev.conductor.clock.RealtimeGate.raiseProcess(Long.parseLong(t.getFileName().toString()),
+                            "the JVM's VM thread (garbage collection)");
+                    return;
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            log.debug("cannot find the JVM's VM thread: {}", e.toString());
+        }
     }
 
     /**
@@ -263,7 +301,7 @@ public final class Player implements AutoCloseable {
             Frames.write(socket.getOutputStream(), V1.result(V1.ERROR, "Unsupported protocol version: 2"));
             return;
         }
-        V2Session session = new V2Session(socket, peer, options, clock, new V2Session.Leftovers() {
+        V2Session session = new V2Session(socket, peer, options, clock, launcher, new V2Session.Leftovers() {
             @Override
             public void adopt(Set<Long> adopted) {
                 synchronized (lock) {
@@ -437,7 +475,7 @@ public final class Player implements AutoCloseable {
 
     private void killLeftovers(Set<Long> ours, String why) {
         synchronized (killing) {
-            Set<Long> killed = ProcessGroups.killLive(ours);
+            Set<Long> killed = ProcessGroups.killLive(ours, launcher);
             if (!killed.isEmpty()) {
                 log.info("{}: killed {} process group(s) left running: {}", why, killed.size(), killed);
             }
@@ -478,6 +516,9 @@ public final class Player implements AutoCloseable {
         }
         // A step that was starting while we closed may have registered its group late.
         killLeftovers("the player is shutting down");
+        if (launcher != null) {
+            launcher.close();
+        }
     }
 
     static String hostPort(InetSocketAddress a) {

@@ -251,9 +251,23 @@ public final class ProcessGroups {
      * @return the groups signalled: those given, less the reused ones
      */
     static List<Long> signal(Collection<Long> groups, String signal) {
+        return signal(groups, signal, null);
+    }
+
+    /** As {@link #signal(Collection, String)}, through {@code launcher} where there is one that works. */
+    static List<Long> signal(Collection<Long> groups, String signal, Launcher launcher) {
         List<Long> pgids = groups.stream().filter(g -> !reused(g)).toList();
         if (pgids.isEmpty()) {
             return pgids;
+        }
+        if (launcher != null && launcher.usable()) {
+            try {
+                launcher.signal(pgids, signal);
+                return pgids;
+            } catch (IOException e) {
+                org.slf4j.LoggerFactory.getLogger(ProcessGroups.class).warn("signalling {} through the step launcher: {}",
+                        pgids, e.getMessage());
+            }
         }
         List<String> argv = new ArrayList<>(List.of(KILL.toString(), "-s", signal, "--"));
         for (long pgid : pgids) {
@@ -290,6 +304,15 @@ public final class ProcessGroups {
      * @return the groups killed
      */
     static java.util.Set<Long> killLive(Collection<Long> groups) {
+        return killLive(groups, null);
+    }
+
+    /**
+     * As {@link #killLive(Collection)}, through {@code launcher} where there is one that works:
+     * it tells which groups still have a member without reading /proc, and signals them without
+     * starting {@code /bin/kill}; the groups are then forgotten by it.
+     */
+    static java.util.Set<Long> killLive(Collection<Long> groups, Launcher launcher) {
         if (groups.isEmpty()) {
             return java.util.Set.of();
         }
@@ -302,16 +325,37 @@ public final class ProcessGroups {
             }
         }
         java.util.Set<Long> live = new java.util.HashSet<>(groups);
-        live.retainAll(liveGroups(scanFrom(groups)));
-        killed.addAll(signal(live, "KILL"));
+        live.retainAll(liveAmong(groups, launcher));
+        killed.addAll(signal(live, "KILL", launcher));
         groups.forEach(LEADERS::remove);
+        if (launcher != null) {
+            launcher.forget(groups);
+        }
         return java.util.Set.copyOf(killed);
+    }
+
+    /** Those of {@code groups} with a live member: asked of the launcher, else read from /proc. */
+    private static java.util.Set<Long> liveAmong(Collection<Long> groups, Launcher launcher) {
+        if (launcher != null && launcher.usable()) {
+            try {
+                return new java.util.HashSet<>(launcher.live(groups));
+            } catch (IOException e) {
+                org.slf4j.LoggerFactory.getLogger(ProcessGroups.class).warn("asking the step launcher which groups live: {}",
+                        e.getMessage());
+            }
+        }
+        return liveGroups(scanFrom(groups));
     }
 
     /** Kills a step's whole tree: its group, plus descendants that moved to groups of their own. */
     static void killTree(Process process) {
+        killTree(process, null);
+    }
+
+    /** As {@link #killTree(Process)}, signalling through {@code launcher} where there is one that works. */
+    static void killTree(Process process, Launcher launcher) {
         List<ProcessHandle> descendants = process.descendants().toList();
-        signal(List.of(process.pid()), "KILL");
+        signal(List.of(process.pid()), "KILL", launcher);
         process.destroyForcibly();
         descendants.forEach(ProcessHandle::destroyForcibly);
     }

@@ -81,6 +81,8 @@ final class StepRunner {
 
     private final Path workDir;
     private final LongConsumer groupStarted;
+    /** Starts steps where it works (see {@link Launcher}); null: through the JVM and setsid. */
+    private final Launcher launcher;
     private final dev.conductor.clock.PreciseClock clock;
     /** The foreground step running now, so that {@link #abort()} can kill it. */
     private volatile Process current;
@@ -99,9 +101,15 @@ final class StepRunner {
      *                     step leaves behind can be killed later
      */
     StepRunner(Path workDir, LongConsumer groupStarted, dev.conductor.clock.PreciseClock clock) {
+        this(workDir, groupStarted, clock, null);
+    }
+
+    /** @param launcher what starts steps and signals their groups; null for the JVM and setsid */
+    StepRunner(Path workDir, LongConsumer groupStarted, dev.conductor.clock.PreciseClock clock, Launcher launcher) {
         this.workDir = workDir;
         this.groupStarted = groupStarted;
         this.clock = clock;
+        this.launcher = launcher;
     }
 
     /** Kills the foreground step running now, if any; it ends as KILLED. */
@@ -109,7 +117,7 @@ final class StepRunner {
         aborted = true;
         Process p = current;
         if (p != null) {
-            ProcessGroups.killTree(p);
+            ProcessGroups.killTree(p, launcher);
         }
     }
 
@@ -135,13 +143,18 @@ final class StepRunner {
 
     /** Forks {@code pb} unless this runner is closed, and registers the new process group before anyone may close it. */
     private Process spawn(ProcessBuilder pb) throws IOException {
+        return spawn(pb::start);
+    }
+
+    /** Starts a process by {@code fork} unless this runner is closed, and registers its group before anyone may close it. */
+    private Process spawn(Fork fork) throws IOException {
         var shared = forking.readLock();
         shared.lock();
         try {
             if (closed) {
                 throw new IOException("the player is shutting down");
             }
-            Process p = pb.start();
+            Process p = fork.fork();
             registerGroup(p);
             return p;
         } finally {
@@ -167,9 +180,9 @@ final class StepRunner {
         return run(index, step, listener, start, forkOf(step, env));
     }
 
-    /** As {@link #run(int, StepSpec, Map, Listener, Start)}, with the builder {@link #forkOf} made. */
-    StepResult run(int index, StepSpec step, Listener listener, Start start, ProcessBuilder pb) {
-        Forked f = start.start(() -> spawn(pb));
+    /** As {@link #run(int, StepSpec, Map, Listener, Start)}, with its start made ready by {@link #forkOf}. */
+    StepResult run(int index, StepSpec step, Listener listener, Start start, ShellFork fork) {
+        Forked f = start.start(fork);
         listener.started(f.at());
         if (f.failure() != null) {
             return couldNotStart(index, step, f.at(), f.nanos(), f.failure());
@@ -188,6 +201,12 @@ final class StepRunner {
      * for the duration), and the process or why there is none.
      */
     record Forked(Instant at, long nanos, Process process, IOException failure) {
+        Process processOrThrow() throws IOException {
+            if (failure != null) {
+                throw failure;
+            }
+            return process;
+        }
     }
 
     /**
@@ -229,8 +248,8 @@ final class StepRunner {
      * {@link Start} returned gives that fork (whatever it is then given); if the gate could not
      * fork it, it forks what it is given, at once.
      */
-    Start armed(dev.conductor.clock.RealtimeGate gate, long atMicros, ProcessBuilder pb) {
-        return handedTo(gate, atMicros, at -> forkAt(at, () -> spawn(pb)));
+    Start armed(dev.conductor.clock.RealtimeGate gate, long atMicros, ShellFork fork) {
+        return handedTo(gate, atMicros, at -> forkAt(at, fork));
     }
 
     /**
@@ -253,12 +272,169 @@ final class StepRunner {
     }
 
     /**
-     * What forks {@code step}: made when its phase arrives, because making it (the JVM copies
-     * the whole environment into it) is most of the work a start order would otherwise cost.
+     * A step's process made ready to start: a {@link Launcher}'s spare that has been told what to
+     * run, where there is a launcher that works, else the JVM's builder (setsid, the shell).
+     * Made when its phase arrives for a phase's first step: what is left at the start instant is
+     * one write to the spare, or the JVM's fork.
      */
-    ProcessBuilder forkOf(StepSpec step, Map<String, String> env) {
+    sealed interface ShellFork extends Fork permits JvmFork, SpareFork {
+        /** Starts the process; its group is registered when this returns. */
+        @Override
+        Process fork() throws IOException;
+
+        /** Never to be started: gives back what was taken for it. */
+        void discard();
+    }
+
+    /** Through the JVM: the builder, started by {@link #spawn(ProcessBuilder)}. */
+    final class JvmFork implements ShellFork {
+        private final ProcessBuilder pb;
+
+        private JvmFork(ProcessBuilder pb) {
+            this.pb = pb;
+        }
+
+        @Override
+        public Process fork() throws IOException {
+            return spawn(pb);
+        }
+
+        @Override
+        public void discard() {
+        }
+    }
+
+    /**
+     * Through the launcher: a spare told what to run ahead of time. Where the launcher is
+     * {@link Launcher#timed timed}, the spare is given its instant ({@link #arm}) as soon as it is
+     * known and wakes for it itself, noting the time it woke: the step's start time is the
+     * process's own, and no thread of this JVM has to be on time for it. Elsewhere the start is
+     * one write at the instant ({@link #forkNow}, from a start gate). Its group is registered
+     * only once it started, as any step's: a phase is made ready while the one before runs, and
+     * the end of a trial's Reset kills the groups registered by then.
+     */
+    final class SpareFork implements ShellFork {
+        private final Launcher.Spare spare;
+        private final LaunchedProcess process;
+        private final java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean();
+
+        private SpareFork(Launcher.Spare spare, LaunchedProcess process) {
+            this.spare = spare;
+            this.process = process;
+        }
+
+        /** Whether the spare waits for its instant itself (then {@link #arm} it as early as can be). */
+        boolean timed() {
+            return spare.timed();
+        }
+
+        /** Gives the spare its start: {@code atMicros} on this player's clock, 0 for at once. */
+        void arm(long atMicros) throws IOException {
+            if (!armed.compareAndSet(false, true)) {
+                throw new IOException("a step's process was started twice");
+            }
+            if (closed) {
+                spare.discard();
+                throw new IOException("the player is shutting down");
+            }
+            spare.arm(atMicros > 0 ? clock.toNanoTime(atMicros) : 0);
+        }
+
+        /** After {@link #arm}: waits until the spare woke for its start; its group is then registered. */
+        Forked started() {
+            long t0 = System.nanoTime();
+            try {
+                long woke = spare.started();
+                long nanos = woke > 0 ? woke : t0;
+                register();
+                return new Forked(dev.conductor.clock.PreciseClock.toInstant(clock.microsOfNanoTime(nanos)), nanos,
+                        process, null);
+            } catch (IOException e) {
+                return new Forked(clock.now(), t0, null, e);
+            }
+        }
+
+        private void register() throws IOException {
+            var shared = forking.readLock();
+            shared.lock();
+            try {
+                registerGroup(process);
+                if (closed) {
+                    // Registered all the same, so that the close's kill finds it.
+                    throw new IOException("the player is shutting down");
+                }
+            } finally {
+                shared.unlock();
+            }
+        }
+
+        @Override
+        public Process fork() throws IOException {
+            return forkNow().processOrThrow();
+        }
+
+        /**
+         * Starts it now. Where the spare is not timed, the start time is taken right before the
+         * one write that starts it, and on a start gate's thread (real-time priority, see
+         * {@link dev.conductor.clock.RealtimeGate}) the thread then lets the CPU go before it
+         * notes the new group: the other players' gates, due at the same instant on a shared
+         * machine, write theirs first instead of waiting for this one's bookkeeping.
+         */
+        Forked forkNow() throws IOException {
+            if (spare.timed()) {
+                arm(0);
+                return started();
+            }
+            long micros = clock.micros();
+            long nanos = System.nanoTime();
+            arm(0);
+            if (dev.conductor.clock.RealtimeGate.onGateThread()) {
+                Thread.yield();
+            }
+            register();
+            return new Forked(dev.conductor.clock.PreciseClock.toInstant(micros), nanos, process, null);
+        }
+
+        @Override
+        public void discard() {
+            if (armed.compareAndSet(false, true)) {
+                spare.discard();
+            }
+        }
+    }
+
+    /**
+     * A timed spare's start at {@code atMicros}: armed now, on the caller's thread (it waits for
+     * the instant itself); the {@link Start} waits until it woke. One that cannot be armed
+     * starts at once when the Start is used, saying why it could not.
+     */
+    Start timed(SpareFork fork, long atMicros) {
+        try {
+            fork.arm(atMicros);
+        } catch (IOException e) {
+            return ignored -> new Forked(clock.now(), System.nanoTime(), null, e);
+        }
+        return ignored -> fork.started();
+    }
+
+    ShellFork forkOf(StepSpec step, Map<String, String> env) {
+        if (launcher != null && launcher.startsSteps()) {
+            Launcher.Spare spare = null;
+            try {
+                spare = launcher.take();
+                Map<String, String> all = new java.util.HashMap<>(System.getenv());
+                all.putAll(env);
+                LaunchedProcess process = spare.prepare(workDir.toAbsolutePath(), step.spawn(), step.command(), all);
+                return new SpareFork(spare, process);
+            } catch (IOException e) {
+                if (spare != null) {
+                    spare.discard();
+                }
+                log.warn("starting '{}' through the JVM: {}", step.command(), e.getMessage());
+            }
+        }
         ProcessBuilder pb = builder(env, step.spawn());
-        return pb.command(ProcessGroups.shellForStep(step.command(), step.spawn(), pb.environment()));
+        return new JvmFork(pb.command(ProcessGroups.shellForStep(step.command(), step.spawn(), pb.environment())));
     }
 
     static Forked forkNow(dev.conductor.clock.PreciseClock clock, Fork fork) {
@@ -271,6 +447,9 @@ final class StepRunner {
             return new Forked(at, t0, null, null);
         }
         try {
+            if (fork instanceof SpareFork spare) {
+                return spare.forkNow();
+            }
             return new Forked(at, t0, fork.fork(), null);
         } catch (IOException e) {
             return new Forked(at, t0, null, e);
@@ -332,7 +511,7 @@ final class StepRunner {
         /** Kills the waiting process: its phase will not run. */
         void discard() {
             if (started != null) {
-                ProcessGroups.killTree(started.process);
+                ProcessGroups.killTree(started.process, launcher);
             }
         }
     }
@@ -360,7 +539,7 @@ final class StepRunner {
         }
         Started p = prepared.started;
         if (aborted) {
-            ProcessGroups.killTree(p.process);
+            ProcessGroups.killTree(p.process, launcher);
         }
         Forked f = start.start(prepared::releaseNow);
         prepared.listener.started(f.at());
@@ -377,18 +556,18 @@ final class StepRunner {
         boolean exited;
         current = p.process;
         if (aborted) {
-            ProcessGroups.killTree(p.process);
+            ProcessGroups.killTree(p.process, launcher);
         }
         try {
             exited = p.process.waitFor(step.timeout(), TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             // The player is shutting down: the step ends with it.
-            ProcessGroups.killTree(p.process);
+            ProcessGroups.killTree(p.process, launcher);
             Thread.currentThread().interrupt();
             exited = false;
         }
         if (!exited) {
-            ProcessGroups.killTree(p.process);
+            ProcessGroups.killTree(p.process, launcher);
             awaitQuietly(p.process, Duration.ofSeconds(5));
         }
         current = null;
@@ -462,10 +641,16 @@ final class StepRunner {
     private void registerGroup(Process process) {
         ProcessGroups.leaderStarted(process);
         groupStarted.accept(process.pid());
+        if (launcher != null && !(process instanceof LaunchedProcess) && launcher.usable()) {
+            launcher.remember(process.pid()); // killed by the launcher too if this JVM dies
+        }
     }
 
     /** Starts reading a started process's output (after the fork: a pipe holds what comes first). */
     private Started attach(Process process, Listener listener) {
+        if (process instanceof LaunchedProcess launched) {
+            launched.settle();
+        }
         Started s = new Started(process, new OutputTail(TAIL_BYTES), new OutputTail(TAIL_BYTES));
         s.outReader = pump(process.getInputStream(), s.stdout, 1, listener, "stdout-" + process.pid());
         s.errReader = pump(process.getErrorStream(), s.stderr, 2, listener, "stderr-" + process.pid());
@@ -510,6 +695,7 @@ final class StepRunner {
             }
         });
     }
+
 
     private static void awaitQuietly(Process p, Duration limit) {
         try {

@@ -24,7 +24,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -65,7 +64,12 @@ final class V2Session {
     private final ExecutorService runner;
     /** Forks each phase's first step at its instant, at real-time priority where allowed (see RealtimeGate). */
     private final dev.conductor.clock.RealtimeGate gate;
-    private final Map<Integer, Order> phases = new HashMap<>();
+    /**
+     * Phases received and not started, by id. Concurrent, not locked: the reader, at real-time
+     * priority, takes a phase out for its 'run', and must never wait for the handler, at normal
+     * priority, to get the CPU back and let go of a lock.
+     */
+    private final Map<Integer, Order> phases = new ConcurrentHashMap<>();
 
     /**
      * A phase received and not yet started, with what its start needs made in advance: its
@@ -74,11 +78,14 @@ final class V2Session {
      * is not a command), so that reading its {@code run} costs little more than the message.
      * On a machine that many players share, what that costs is what makes a start late.
      */
-    private record Order(PhaseOrder order, Map<String, String> env, ProcessBuilder firstFork, StepRunner.Prepared held) {
-        /** Kills the held first step, if there is one: the phase will not run. */
+    private record Order(PhaseOrder order, Map<String, String> env, StepRunner.ShellFork firstFork, StepRunner.Prepared held) {
+        /** Kills the held first step, or gives back its fork made ready, if there is one: the phase will not run. */
         void discard() {
             if (held != null) {
                 held.discard();
+            }
+            if (firstFork != null) {
+                firstFork.discard();
             }
         }
     }
@@ -116,33 +123,68 @@ final class V2Session {
     private boolean crcPeer;
     private long peerLimit = Frames.DEFAULT_LIMIT;
 
-    V2Session(Socket socket, String peer, Player.Options options, PreciseClock clock, Leftovers leftovers) throws IOException {
+    /** Starts steps and signals their groups (see {@link Launcher}); null where the player has none. */
+    private final Launcher launcher;
+
+    V2Session(Socket socket, String peer, Player.Options options, PreciseClock clock, Launcher launcher,
+              Leftovers leftovers) throws IOException {
+        this.launcher = launcher;
         this.leftovers = leftovers;
         this.socket = socket;
         this.peer = peer;
         this.options = options;
         this.clock = clock;
         this.out = socket.getOutputStream();
-        this.steps = new StepRunner(options.workDir(), groups::add, clock);
+        this.steps = new StepRunner(options.workDir(), groups::add, clock, launcher);
         this.runner = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon()
                 .name("v2-runner-" + peer).unstarted(r));
         this.gate = new dev.conductor.clock.RealtimeGate(clock, options.realtimeStart(), "start-" + peer);
     }
 
-    /** Serves the session until it ends; {@code hello} is the frame that opened it. */
+    /**
+     * The messages the session's reader handles itself, as soon as they are read: they are small
+     * and cheap, and their time matters (a start, a clock probe, a barrier's release) or their
+     * order with data frames does (a file's messages). The others (a phase to decode and make
+     * ready, an abort, a goodbye) go to the session's handler thread, in the order they came.
+     */
+    private static final Set<String> READER_HANDLES = Set.of(V2.RUN, V2.PROBE, V2.HEARTBEAT, V2.BARRIER_RELEASE,
+            FileTransfer.BEGIN, FileTransfer.DATA, FileTransfer.FILE_DONE, FileTransfer.DONE);
+    /** Messages for the handler thread, in order; an empty body ends it. */
+    private final java.util.concurrent.BlockingQueue<byte[]> forHandler = new java.util.concurrent.LinkedBlockingQueue<>(256);
+    private static final byte[] END_OF_MESSAGES = new byte[0];
+    /** Messages handed to the handler and not yet handled: a 'run' waits until it has caught up. */
+    private int handlerBehind;
+    /** The handler ended the session (a goodbye, a refusal): the reader's closed socket is no surprise. */
+    private volatile boolean stopping;
+
+    /**
+     * Serves the session until it ends; {@code hello} is the frame that opened it.
+     *
+     * <p>The thread that reads runs at real-time priority where the system allows it (with
+     * {@link Player.Options#realtimeStart}): on a machine shared by many players and their steps, a
+     * reader at normal priority read its {@code run} tens of milliseconds after it came, and its
+     * start was that late (docs/PERFORMANCE.md). What it does itself is kept small: reading frames
+     * and the messages of {@link #READER_HANDLES}; the rest is decoded and handled by a thread at
+     * normal priority.
+     */
     void serve(V2.Message hello) {
         Thread beat = null;
+        Thread handler = null;
         try {
             if (!handshake(hello)) {
                 return;
             }
             beat = Thread.ofVirtual().name("v2-heartbeat-" + peer).start(this::heartbeats);
+            if (options.realtimeStart()) {
+                dev.conductor.clock.RealtimeGate.raiseCurrentThread("the reader of the session with " + peer);
+            }
+            handler = Thread.ofPlatform().daemon().name("v2-handler-" + peer).start(this::handleInOrder);
             socket.setSoTimeout((int) SILENCE.toMillis());
             InputStream in = new java.io.BufferedInputStream(socket.getInputStream(), READ_BUFFER);
-            while (!ended) {
-                Frame frame;
+            while (!ended && !stopping) {
+                V2.Raw frame;
                 try {
-                    frame = V2.read(in, options.maxMessageSize());
+                    frame = V2.readRaw(in, options.maxMessageSize());
                 } catch (SocketTimeoutException e) {
                     log.warn("conductor {} at {} silent for {} s: ending its session", conductorName, peer, SILENCE.toSeconds());
                     return;
@@ -151,21 +193,146 @@ final class V2Session {
                     return;
                 }
                 if (frame == null) {
-                    log.info("conductor {} at {} closed the connection", conductorName, peer);
+                    if (!stopping) {
+                        log.info("conductor {} at {} closed the connection", conductorName, peer);
+                    }
                     return;
                 }
                 boolean goOn = switch (frame) {
-                    case V2.Message m -> handle(m);
-                    case DataFrame d -> handle(d);
+                    case V2.Raw.Data d -> handle(d.frame());
+                    case V2.Raw.Json j -> READER_HANDLES.contains(j.type()) ? handleNow(j.body()) : handOn(j.body());
                 };
                 if (!goOn) {
                     return;
                 }
             }
         } catch (IOException e) {
-            log.info("session with {} ended: {}", peer, e.getMessage());
+            if (!stopping) {
+                log.info("session with {} ended: {}", peer, e.getMessage());
+            }
         } finally {
+            stopHandler(handler);
             end(beat);
+        }
+    }
+
+    /** Decodes and handles a message on the reader's thread. */
+    private boolean handleNow(byte[] body) throws IOException {
+        V2.Message m;
+        try {
+            m = V2.decode(body);
+        } catch (ProtocolException e) {
+            refuse("bad message: " + e.getMessage());
+            return false;
+        }
+        if (V2.RUN.equals(m.type()) && !received(m.data().path("id").asInt(-1))) {
+            awaitHandler();
+        }
+        return handle(m);
+    }
+
+    /** Gives a message to the handler thread, waiting for room (the conductor then waits too). */
+    private boolean handOn(byte[] body) throws java.io.InterruptedIOException {
+        synchronized (forHandler) {
+            handlerBehind++;
+        }
+        try {
+            forHandler.put(body);
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while handing a message on");
+        }
+    }
+
+    /** Whether phase {@code id} has been received and made ready (its {@code run} need wait for nothing). */
+    private boolean received(int id) {
+        return phases.containsKey(id);
+    }
+
+    /**
+     * Waits until the handler has handled what was handed to it (up to {@link #SILENCE}): a
+     * {@code run} must not overtake its phase. The conductor sends a phase's {@code run} only
+     * once the player confirmed the phase, so this happens only when a conductor does not keep
+     * to that. (Waiting whenever the handler had anything in hand made the reader, at real-time
+     * priority, wait for a thread at normal priority that had sent {@code phase_ok} and not yet
+     * got the CPU back to note it: starts tens of milliseconds late on a busy machine.)
+     */
+    private void awaitHandler() throws java.io.InterruptedIOException {
+        long deadline = System.nanoTime() + SILENCE.toNanos();
+        synchronized (forHandler) {
+            while (handlerBehind > 0) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    log.warn("conductor {} at {}: a run came while the messages before it were still being handled",
+                            conductorName, peer);
+                    return;
+                }
+                try {
+                    forHandler.wait(left / 1_000_000 + 1);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("interrupted while waiting for the session's handler");
+                }
+            }
+        }
+    }
+
+    /** The handler thread: decodes and handles what the reader handed on, in order, until told to stop. */
+    private void handleInOrder() {
+        try {
+            while (true) {
+                byte[] body = forHandler.take();
+                if (body == END_OF_MESSAGES) {
+                    return;
+                }
+                boolean goOn;
+                try {
+                    goOn = handle(V2.decode(body));
+                } catch (ProtocolException e) {
+                    refuse("bad message: " + e.getMessage());
+                    goOn = false;
+                } catch (IOException e) {
+                    log.info("session with {} ended: {}", peer, e.getMessage());
+                    goOn = false;
+                }
+                synchronized (forHandler) {
+                    handlerBehind--;
+                    forHandler.notifyAll();
+                }
+                if (!goOn) {
+                    // The reader is blocked reading: closing the socket ends it, and the session with it.
+                    stopping = true;
+                    try {
+                        socket.close();
+                    } catch (IOException ignored) {
+                        // Closed is what we want.
+                    }
+                    return;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Lets the handler finish what it was given (a goodbye read just before the connection closed
+     * decides what happens to the session's processes), then ends it: within 10 s, or it is
+     * interrupted.
+     */
+    private void stopHandler(Thread handler) {
+        if (handler == null) {
+            return;
+        }
+        try {
+            if (!forHandler.offer(END_OF_MESSAGES, 10, TimeUnit.SECONDS) || !handler.join(Duration.ofSeconds(10))) {
+                log.warn("the handler of the session with {} did not end within 10 s", peer);
+                handler.interrupt();
+            }
+        } catch (InterruptedException e) {
+            handler.interrupt();
+            Thread.currentThread().interrupt();
         }
     }
 
@@ -246,11 +413,8 @@ final class V2Session {
                 Map<String, String> env = Player.environment(order, options.name());
                 StepRunner.Prepared held = running.get() > 0 ? null : prepareFirst(id, order, env);
                 boolean command = !order.steps().isEmpty() && order.steps().getFirst().isCommand();
-                ProcessBuilder fork = command && held == null ? steps.forkOf(order.steps().getFirst(), env) : null;
-                Order replaced;
-                synchronized (phases) {
-                    replaced = phases.put(id, new Order(order, env, fork, held));
-                }
+                StepRunner.ShellFork fork = command && held == null ? steps.forkOf(order.steps().getFirst(), env) : null;
+                Order replaced = phases.put(id, new Order(order, env, fork, held));
                 if (replaced != null) {
                     replaced.discard();
                 }
@@ -260,10 +424,7 @@ final class V2Session {
             }
             case V2.RUN -> {
                 int id = m.data().path("id").asInt(-1);
-                Order pending;
-                synchronized (phases) {
-                    pending = phases.remove(id);
-                }
+                Order pending = phases.remove(id);
                 if (pending == null) {
                     refuse("run of phase " + id + ", which was never sent");
                     return false;
@@ -282,7 +443,10 @@ final class V2Session {
                 // phase's own thread may not get a CPU before the instant on a busy machine.
                 StepRunner.Prepared first = pending.held();
                 StepRunner.Start start = steps.now();
-                if (instant > 0) {
+                if (pending.firstFork() instanceof StepRunner.SpareFork spare && spare.timed()) {
+                    // The spare waits for the instant itself: told now, no thread of ours involved.
+                    start = steps.timed(spare, instant);
+                } else if (instant > 0) {
                     start = first != null ? steps.armedRelease(gate, instant, first)
                             : pending.firstFork() != null ? steps.armed(gate, instant, pending.firstFork())
                             : steps.at(gate, instant);
@@ -299,10 +463,7 @@ final class V2Session {
                 });
             }
             case V2.FORGET -> {
-                Order forgotten;
-                synchronized (phases) {
-                    forgotten = phases.remove(m.data().path("id").asInt(-1));
-                }
+                Order forgotten = phases.remove(m.data().path("id").asInt(-1));
                 if (forgotten != null) {
                     forgotten.discard();
                 }
@@ -606,7 +767,7 @@ final class V2Session {
                     return new Outcome(0, StepResult.Status.OK, "stdin closed", "");
                 });
                 case "signal" -> withTarget(a, sp -> {
-                    ProcessGroups.signal(List.of(sp.process().pid()), a.path("signal").asText());
+                    ProcessGroups.signal(List.of(sp.process().pid()), a.path("signal").asText(), launcher);
                     return new Outcome(0, StepResult.Status.OK, "sent SIG" + a.path("signal").asText(), "");
                 });
                 case "terminate" -> withTarget(a, sp -> terminate(sp, Duration.ofMillis(a.path("grace_ms").asLong(5000))));
@@ -675,11 +836,11 @@ final class V2Session {
 
     private Outcome terminate(Spawned sp, Duration grace) throws InterruptedException {
         long pgid = sp.process().pid();
-        ProcessGroups.signal(List.of(pgid), "TERM");
+        ProcessGroups.signal(List.of(pgid), "TERM", launcher);
         if (sp.process().waitFor(grace.toMillis(), TimeUnit.MILLISECONDS)) {
             return new Outcome(0, StepResult.Status.OK, "terminated by SIGTERM (exit code " + sp.process().exitValue() + ")", "");
         }
-        ProcessGroups.signal(List.of(pgid), "KILL");
+        ProcessGroups.signal(List.of(pgid), "KILL", launcher);
         sp.process().waitFor(5, TimeUnit.SECONDS);
         return new Outcome(0, StepResult.Status.OK, "still running " + grace.toMillis() / 1000.0
                 + " s after SIGTERM: killed with SIGKILL", "");
@@ -867,6 +1028,7 @@ final class V2Session {
         steps.close(); // nothing forks after this, and what was forking is registered
         runner.shutdownNow();
         gate.close();
+        discardPending();
         killGroups("the session with conductor " + conductorName + " at " + peer + " ended without goodbye");
         try {
             runner.awaitTermination(5, TimeUnit.SECONDS);
@@ -882,6 +1044,16 @@ final class V2Session {
         // After the socket: a spool's sender blocked in a write ends with it.
         spools.forEach(OutputSpool::close);
         spools.clear();
+    }
+
+    /** Phases received and never run: what was made ready for them is given back. */
+    private void discardPending() {
+        for (Integer id : List.copyOf(phases.keySet())) {
+            Order left = phases.remove(id);
+            if (left != null) {
+                left.discard();
+            }
+        }
     }
 
     private Set<Long> takeGroups() {
@@ -905,7 +1077,7 @@ final class V2Session {
 
     private void killGroups(Set<Long> ours, String why) {
         synchronized (killing) {
-            Set<Long> killed = ProcessGroups.killLive(ours);
+            Set<Long> killed = ProcessGroups.killLive(ours, launcher);
             if (!killed.isEmpty()) {
                 log.info("{}: killed {} process group(s): {}", why, killed.size(), killed);
             }
@@ -923,6 +1095,7 @@ final class V2Session {
         }
         // A start the gate is forking now is waited for, so that its process is killed below.
         gate.close();
+        discardPending();
         killGroups("the player is shutting down");
     }
 }

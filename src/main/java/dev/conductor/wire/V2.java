@@ -65,21 +65,67 @@ public final class V2 {
      *                           (the stream is then out of step: end the connection)
      */
     public static Frame read(java.io.InputStream in, long limit) throws IOException, ProtocolException {
+        return switch (readRaw(in, limit)) {
+            case null -> null;
+            case Raw.Data d -> d.frame();
+            case Raw.Json j -> decode(j.body());
+        };
+    }
+
+    /**
+     * One frame as it came, a JSON message not decoded yet: a reader that must stay quick (see
+     * the player's session) decodes only the few kinds it handles itself, telling them by
+     * {@link Raw.Json#type()}, and hands the others on.
+     */
+    public sealed interface Raw permits Raw.Data, Raw.Json {
+        record Data(DataFrame frame) implements Raw {
+        }
+
+        record Json(byte[] body) implements Raw {
+            /** The message's type, read without decoding the rest; null when there is none to read. */
+            public String type() {
+                return typeOf(body);
+            }
+        }
+    }
+
+    /** As {@link #read}, without decoding a JSON message. */
+    public static Raw readRaw(java.io.InputStream in, long limit) throws IOException, ProtocolException {
         long length = Frames.readLength(in, limit);
         if (length < 0) {
             return null;
         }
         if (length == 0) {
-            return decode(new byte[0]);
+            return new Raw.Json(new byte[0]);
         }
         int first = in.read();
         if (first < 0) {
             throw new java.io.EOFException("connection closed inside a frame body (0 of " + length + " bytes)");
         }
         if ((byte) first == DataFrame.MARKER) {
-            return DataFrame.readRest(in, length);
+            return new Raw.Data(DataFrame.readRest(in, length));
         }
-        return decode(Frames.readBody(in, (int) length, (byte) first));
+        return new Raw.Json(Frames.readBody(in, (int) length, (byte) first));
+    }
+
+    /** The top-level "type" of a message, read up to it and no further; null when it is not there or not a string. */
+    static String typeOf(byte[] body) {
+        try (com.fasterxml.jackson.core.JsonParser p = Json.MAPPER.getFactory().createParser(body)) {
+            if (p.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                return null;
+            }
+            while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                com.fasterxml.jackson.core.JsonToken value = p.nextToken();
+                if ("type".equals(name)) {
+                    return value == com.fasterxml.jackson.core.JsonToken.VALUE_STRING ? p.getText() : null;
+                }
+                p.skipChildren();
+            }
+            return null;
+        } catch (IOException e) {
+            return null;
+        }
     }
 
     public static byte[] encode(String type, ObjectNode data) {

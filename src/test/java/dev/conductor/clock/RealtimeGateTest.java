@@ -78,6 +78,30 @@ class RealtimeGateTest {
     }
 
     @Test
+    void aProcessRaisedWithItsChildrenPassesThePriorityOnAndOneRaisedAloneDoesNot() throws Exception {
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/chrt")) || Files.isExecutable(Path.of("/bin/chrt")),
+                "needs chrt (util-linux)");
+        String refused = fifoRefusal();
+        assumeTrue(refused == null, () -> "SCHED_FIFO is not allowed here: chrt said " + refused);
+        for (boolean children : new boolean[]{true, false}) {
+            // A shell that starts a child when told (a line on its stdin) and prints that child's stat.
+            Process sh = new ProcessBuilder("/bin/sh", "-c", "read x; cat /proc/self/stat").start();
+            try {
+                String said = children ? RealtimeGate.raiseProcessAndItsChildren(sh.pid(), "test shell")
+                        : RealtimeGate.raiseProcess(sh.pid(), "test shell");
+                assertThat(said).isEqualTo("realtime (SCHED_FIFO 1)");
+                assertThat(policy(Files.readString(Path.of("/proc", Long.toString(sh.pid()), "stat")))).isEqualTo(1);
+                sh.getOutputStream().write('\n');
+                sh.getOutputStream().close();
+                String childStat = new String(sh.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+                assertThat(policy(childStat)).as("its child, raised with its children: %s", children).isEqualTo(children ? 1 : 0);
+            } finally {
+                sh.destroyForcibly().waitFor();
+            }
+        }
+    }
+
+    @Test
     void notAskedTheGateRunsAtNormalPriority() {
         try (RealtimeGate gate = new RealtimeGate(clock, false, "test")) {
             assertThat(gate.priority()).isEqualTo("normal (not asked for)");
