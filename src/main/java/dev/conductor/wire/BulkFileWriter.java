@@ -20,12 +20,19 @@ import java.nio.file.StandardOpenOption;
  * the cache, the same GiB takes a third of a second. The bytes on disk are the same either way,
  * and the file is complete when {@link #close} returns; {@link #flush} makes what was written so
  * far visible to readers of the file at once.
+ *
+ * <p>Once the first block has gone around the cache, each further block is written by a thread
+ * of the writer's own while the caller fills the next: a write around the cache waits for the
+ * disk (a third of a second per GiB here), and a caller that also reads a socket would otherwise
+ * stop reading for that long. An error of such a write is thrown by the next call.
  */
 public final class BulkFileWriter extends OutputStream {
     /** Written through the page cache before the writer goes around it. A multiple of any block size. */
     static final int BUFFERED = 4 << 20;
     /** What each write around the page cache carries. */
     static final int BLOCK = 4 << 20;
+    /** Blocks of a writer: one filling, the others waiting for the disk or free. */
+    static final int BLOCKS = 2;
 
     private final Path path;
     private final FileChannel channel;
@@ -36,6 +43,15 @@ public final class BulkFileWriter extends OutputStream {
     private long written;
     private boolean directRefused;
     private boolean closed;
+    /** Writes full blocks around the cache, one at a time; null until the first block went through. */
+    private java.util.concurrent.ExecutorService blockWriter;
+    /** Blocks handed to {@link #blockWriter}, oldest first, each with its write. */
+    private final java.util.ArrayDeque<InFlight> inFlight = new java.util.ArrayDeque<>();
+    /** Blocks free to fill. */
+    private final java.util.ArrayDeque<ByteBuffer> spares = new java.util.ArrayDeque<>();
+
+    private record InFlight(ByteBuffer block, java.util.concurrent.Future<?> write) {
+    }
 
     private BulkFileWriter(Path path, FileChannel channel) {
         this.path = path;
@@ -112,6 +128,21 @@ public final class BulkFileWriter extends OutputStream {
     /** Writes the full block around the page cache; should the file system refuse, through it. */
     private void writeBlock() throws IOException {
         block.flip();
+        if (blockWriter != null) {
+            ByteBuffer full = block;
+            long at = written;
+            written += full.limit();
+            inFlight.add(new InFlight(full, blockWriter.submit(() -> {
+                writeFully(direct, full, at);
+                return null;
+            })));
+            if (spares.isEmpty()) {
+                awaitOldest();
+            }
+            block = spares.poll();
+            block.clear().limit(BLOCK);
+            return;
+        }
         try {
             writeFully(direct, block, written);
         } catch (IOException e) {
@@ -128,8 +159,40 @@ public final class BulkFileWriter extends OutputStream {
         written += block.limit();
         if (directRefused) {
             block = null;
-        } else {
-            block.clear().limit(BLOCK);
+            return;
+        }
+        block.clear().limit(BLOCK);
+        try {
+            for (int i = 1; i < BLOCKS; i++) {
+                spares.add(DirectIo.block(BLOCK, align));
+            }
+        } catch (OutOfMemoryError e) {
+            if (spares.isEmpty()) {
+                return; // no direct memory for a second block: the blocks are written by the caller, as the first was
+            }
+        }
+        blockWriter = java.util.concurrent.Executors.newSingleThreadExecutor(
+                r -> Thread.ofPlatform().daemon().name("bulk-writer").unstarted(r));
+    }
+
+    /** Waits for every block being written, and throws what a write threw. */
+    private void awaitInFlight() throws IOException {
+        while (!inFlight.isEmpty()) {
+            awaitOldest();
+        }
+    }
+
+    /** Waits for the oldest block being written, which is then free to fill again. */
+    private void awaitOldest() throws IOException {
+        InFlight oldest = inFlight.poll();
+        try {
+            oldest.write().get();
+            spares.add(oldest.block());
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException("writing " + path + " failed", e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while writing " + path);
         }
     }
 
@@ -140,6 +203,9 @@ public final class BulkFileWriter extends OutputStream {
      */
     @Override
     public void flush() throws IOException {
+        if (!closed) {
+            awaitInFlight();
+        }
         if (!closed && block != null && block.position() > 0) {
             writeFully(channel, block.duplicate().flip(), written);
         }
@@ -160,6 +226,7 @@ public final class BulkFileWriter extends OutputStream {
         }
         closed = true;
         try {
+            awaitInFlight();
             if (block != null && block.position() > 0) {
                 int n = block.position();
                 int whole = n - n % align;
@@ -175,6 +242,11 @@ public final class BulkFileWriter extends OutputStream {
             }
         } finally {
             block = null;
+            spares.clear();
+            inFlight.clear();
+            if (blockWriter != null) {
+                blockWriter.shutdownNow(); // idle unless a failure above left a write running; closing its channel ends it
+            }
             closeQuietly(direct);
             channel.close();
         }
