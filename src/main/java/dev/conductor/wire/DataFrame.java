@@ -21,7 +21,7 @@ import java.io.InputStream;
  * Sent only to a peer that listed {@link #CAPABILITY} at hello; the frame's length counts
  * header and bytes and obeys the receiver's size limit like any other frame.
  *
- * @param data exactly the frame's bytes (an array of its own, never shared with the reader)
+ * @param data exactly the frame's bytes: an array of its own, or one its {@link Landing} lent
  */
 public record DataFrame(Kind kind, int phaseId, int index, int stream, byte[] data) implements Frame {
     /** The capability both sides list at hello to use data frames. */
@@ -52,6 +52,20 @@ public record DataFrame(Kind kind, int phaseId, int index, int stream, byte[] da
             }
             return null;
         }
+    }
+
+    /**
+     * Where a reader puts a data frame's bytes, chosen once its header is read: a receiver of
+     * many frames lends arrays it uses again, so that a large transfer does not make the JVM
+     * allocate and zero a fresh array per frame.
+     */
+    @FunctionalInterface
+    public interface Landing {
+        /** Frames' bytes in arrays of their own. */
+        Landing OWN = (kind, phaseId, index, length) -> null;
+
+        /** An array of exactly {@code length} bytes for the frame's bytes, or null for one of their own. */
+        byte[] arrayFor(Kind kind, int phaseId, int index, int length);
     }
 
     public DataFrame {
@@ -117,7 +131,7 @@ public record DataFrame(Kind kind, int phaseId, int index, int stream, byte[] da
      * @throws ProtocolException a header that makes no sense (the stream cannot be read further)
      * @throws EOFException      the connection ended inside the frame
      */
-    static DataFrame readRest(InputStream in, long length) throws IOException, ProtocolException {
+    static DataFrame readRest(InputStream in, long length, Landing landing) throws IOException, ProtocolException {
         if (length < HEADER) {
             throw new ProtocolException(V1.ERROR, "truncated data frame: " + length + " bytes, shorter than its "
                     + HEADER + "-byte header");
@@ -136,7 +150,8 @@ public record DataFrame(Kind kind, int phaseId, int index, int stream, byte[] da
         byte[] data;
         int read;
         if (n <= Frames.EAGER) {
-            data = new byte[n];
+            byte[] lent = landing.arrayFor(kind, getInt(header, 4), getInt(header, 8), n);
+            data = lent != null && lent.length == n ? lent : new byte[n];
             read = in.readNBytes(data, 0, n);
         } else {
             data = in.readNBytes(n);

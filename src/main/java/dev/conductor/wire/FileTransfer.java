@@ -16,6 +16,7 @@ import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.stream.Stream;
+import java.util.function.Consumer;
 import java.util.zip.CRC32C;
 
 /**
@@ -212,6 +213,9 @@ public final class FileTransfer {
      * sender's CRC32C (or, from a peer without it, SHA-256).
      */
     public static final class Receiver implements AutoCloseable {
+        /** For arrays nobody takes back. */
+        private static final Consumer<byte[]> KEEP = b -> {
+        };
         private final Path target;
         private final List<Entry> entries = new ArrayList<>();
         private OutputStream current;
@@ -236,19 +240,33 @@ public final class FileTransfer {
 
         /** Takes one frame: a file message or a data frame. */
         public boolean accept(Frame f) {
+            return accept(f, KEEP);
+        }
+
+        /**
+         * Takes one frame; a data frame's array is handed to {@code release} once its bytes are
+         * written and hashed (maybe on another thread), or at once if they are not wanted.
+         * Returns true when the transfer is over (see {@link #error()}).
+         */
+        public boolean accept(Frame f, Consumer<byte[]> release) {
             return switch (f) {
                 case V2.Message m -> accept(m.type(), m.data());
-                case DataFrame d -> acceptData(d.data());
+                case DataFrame d -> acceptData(d.data(), release);
             };
         }
 
         /** Takes the bytes of one data frame; returns true when the transfer is over (it failed). */
         public boolean acceptData(byte[] b) {
+            return acceptData(b, KEEP);
+        }
+
+        private boolean acceptData(byte[] b, Consumer<byte[]> release) {
             if (done) {
+                release.accept(b);
                 return true;
             }
             try {
-                write(b);
+                write(b, release);
             } catch (IOException e) {
                 fail(e.getMessage());
                 return true;
@@ -256,21 +274,24 @@ public final class FileTransfer {
             return false;
         }
 
-        private void write(byte[] b) throws IOException {
+        private void write(byte[] b, Consumer<byte[]> release) throws IOException {
             if (current == null) {
+                release.accept(b);
                 throw new IOException("data before file_begin");
             }
             current.write(b);
-            if (sha != null) {
+            crc.update(b);
+            bytes += b.length;
+            if (sha == null) {
+                release.accept(b);
+            } else {
                 try {
-                    sha.update(b);
+                    sha.update(b, release);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new java.io.InterruptedIOException("interrupted while hashing '" + currentPath + "'");
                 }
             }
-            crc.update(b);
-            bytes += b.length;
         }
 
         private void fail(String why) {
@@ -287,7 +308,7 @@ public final class FileTransfer {
             try {
                 switch (type) {
                     case BEGIN -> begin(data.path("path").asText(""));
-                    case DATA -> write(Base64.getDecoder().decode(data.path("data").asText()));
+                    case DATA -> write(Base64.getDecoder().decode(data.path("data").asText()), KEEP);
                     case FILE_DONE -> finishFile(data.path("crc32c").asText(""), data.path("sha256").asText(""),
                             data.path("bytes").asLong());
                     case DONE -> {

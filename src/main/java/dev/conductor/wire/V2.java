@@ -65,6 +65,11 @@ public final class V2 {
      *                           (the stream is then out of step: end the connection)
      */
     public static Frame read(java.io.InputStream in, long limit) throws IOException, ProtocolException {
+        return read(in, limit, DataFrame.Landing.OWN);
+    }
+
+    /** As {@link #read(java.io.InputStream, long)}, a data frame's bytes read into the array {@code landing} lends. */
+    public static Frame read(java.io.InputStream in, long limit, DataFrame.Landing landing) throws IOException, ProtocolException {
         long length = Frames.readLength(in, limit);
         if (length < 0) {
             return null;
@@ -77,7 +82,7 @@ public final class V2 {
             throw new java.io.EOFException("connection closed inside a frame body (0 of " + length + " bytes)");
         }
         if ((byte) first == DataFrame.MARKER) {
-            return DataFrame.readRest(in, length);
+            return DataFrame.readRest(in, length, landing);
         }
         return decode(Frames.readBody(in, (int) length, (byte) first));
     }
