@@ -10,6 +10,7 @@ import dev.conductor.wire.ArrayPool;
 import dev.conductor.wire.Auth;
 import dev.conductor.wire.DataFrame;
 import dev.conductor.wire.FileTransfer;
+import dev.conductor.wire.FrameInput;
 import dev.conductor.wire.Frame;
 import dev.conductor.wire.Frames;
 import dev.conductor.wire.Json;
@@ -128,6 +129,8 @@ final class V2Link implements WorkerLink {
     private long playerLimit = Frames.DEFAULT_LIMIT;
     private Thread reader;
     private Thread beat;
+    /** What the reader reads from, for the heartbeat thread to see a read from the channel that hangs. */
+    private volatile FrameInput input;
 
     private V2Link(String worker, String address, Socket socket, long maxMessageSize, PreciseClock clock) throws IOException {
         this.worker = worker;
@@ -263,12 +266,21 @@ final class V2Link implements WorkerLink {
     private void readLoop() {
         String reason;
         try {
-            // Small messages come out of this buffer; data frames' bytes go past it into arrays of their own.
-            InputStream in = new java.io.BufferedInputStream(socket.getInputStream(), 64 * 1024);
+            // Small messages come out of this buffer; data frames' bytes go past it, into arrays or a file's blocks.
+            FrameInput in = new FrameInput(socket.getInputStream(), socket.getChannel(), 64 * 1024);
+            input = in;
             while (true) {
                 Frame frame;
                 try {
-                    frame = V2.read(in, maxMessageSize, this::landing);
+                    V2.Head head = V2.readHead(in, maxMessageSize);
+                    if (head instanceof DataFrame.Header h && h.kind() == DataFrame.Kind.FILE && fillInPlace(h, in)) {
+                        continue;
+                    }
+                    frame = switch (head) {
+                        case null -> null;
+                        case V2.Message m -> m;
+                        case DataFrame.Header h -> h.readData(in, this::landing);
+                    };
                 } catch (SocketTimeoutException e) {
                     reason = describe() + " went silent: no message or heartbeat for " + SILENCE.toSeconds() + " s";
                     break;
@@ -320,6 +332,24 @@ final class V2Link implements WorkerLink {
             intakes.clear();
         }
         markBroken(reason);
+    }
+
+    /**
+     * A file data frame's bytes read straight into the file being received, when its transfer
+     * is under way and its file past the start (see {@link FileTransfer.Receiver#fill}); false
+     * when the frame is to be read as usual.
+     */
+    private boolean fillInPlace(DataFrame.Header h, FrameInput in) throws IOException {
+        Intake t = intakes.get(key(h.phaseId(), h.index()));
+        if (t == null || t.receiver() == null || !in.hasChannel() || collectingGets.get(h.phaseId()) != t.gets()
+                || !t.receiver().fillsInPlace()) {
+            return false;
+        }
+        if (t.receiver().fill(in, h.length())) {
+            intakes.remove(key(h.phaseId(), h.index()));
+            route(h.phaseId(), new Incoming.Copied(h.index(), t.target(), t.receiver().entries(), t.receiver().error()));
+        }
+        return true;
     }
 
     /** An array of the transfer's own for a file data frame's bytes, once its first frame has made the transfer. */
@@ -491,6 +521,15 @@ final class V2Link implements WorkerLink {
         while (brokenReason == null) {
             try {
                 Thread.sleep(HEARTBEAT);
+                // A data frame's bytes read from the socket's channel wait without the socket's
+                // timeout: silence in the middle of one is noticed here instead.
+                FrameInput in = input;
+                long since = in == null ? 0 : in.channelReadSince();
+                if (since != 0 && System.nanoTime() - since > SILENCE.toNanos()) {
+                    markBroken(describe() + " went silent: no message or heartbeat for " + SILENCE.toSeconds()
+                            + " s (in the middle of a file's data)");
+                    return;
+                }
                 ObjectNode p = Json.object();
                 p.put("t0", clock.micros());
                 write(V2.encode(V2.PROBE, p));
@@ -872,7 +911,7 @@ final class V2Link implements WorkerLink {
 
     /** How a put writes: data frames when the player takes them, else JSON. */
     private dev.conductor.wire.FileTransfer.Sender fileSender() {
-        return dev.conductor.wire.FileTransfer.Sender.over(out, (type, data) -> write(V2.encode(type, data)), dataFrames,
+        return dev.conductor.wire.FileTransfer.Sender.over(out, socket.getChannel(), (type, data) -> write(V2.encode(type, data)), dataFrames,
                 playerLimit);
     }
 

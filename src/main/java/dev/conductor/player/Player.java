@@ -127,7 +127,8 @@ public final class Player implements AutoCloseable {
      * @throws IOException with a message that names the address when it cannot be bound
      */
     public static Player start(Options options) throws IOException {
-        ServerSocket server = new ServerSocket();
+        // With a channel behind it: a get's data frames are written from native memory (FileTransfer).
+        ServerSocket server = java.nio.channels.ServerSocketChannel.open().socket();
         try {
             // No SO_REUSEPORT: two players must never share a port (the reference allowed it
             // and then silently split connections between them).

@@ -26,7 +26,12 @@ final class BackgroundDigest implements AutoCloseable {
     private static final int QUEUE = 2;
     private static final List<Chunk> END = List.of();
 
-    private record Chunk(byte[] bytes, Consumer<byte[]> done) {
+    /** An array to hash and give back, or a block of a file read in place ({@link BulkFileWriter#room}) to hash and release. */
+    private record Chunk(byte[] bytes, Consumer<byte[]> done, java.nio.ByteBuffer block,
+                         java.util.concurrent.CompletableFuture<Void> hashed) {
+        Chunk(byte[] bytes, Consumer<byte[]> done) {
+            this(bytes, done, null, null);
+        }
     }
 
     private final MessageDigest sha = FileTransfer.sha256();
@@ -46,14 +51,30 @@ final class BackgroundDigest implements AutoCloseable {
             done.accept(b);
             return;
         }
-        if (thread == null) {
-            queue = new ArrayBlockingQueue<>(QUEUE);
-            thread = Thread.ofPlatform().daemon().name("sha256").start(this::hashAll);
-        }
+        start();
         batch.add(new Chunk(b, done));
         batchBytes += b.length;
         if (batchBytes >= BATCH) {
             handOver();
+        }
+    }
+
+    /**
+     * Hashes a block of the file, after everything given before; completes {@code hashed} when
+     * done (exceptionally when this digest is closed first). A {@link BulkFileWriter.BlockStage}.
+     */
+    void update(java.nio.ByteBuffer block, java.util.concurrent.CompletableFuture<Void> hashed)
+            throws InterruptedException {
+        start();
+        handOver();
+        batch.add(new Chunk(null, null, block, hashed));
+        handOver();
+    }
+
+    private void start() {
+        if (thread == null) {
+            queue = new ArrayBlockingQueue<>(QUEUE);
+            thread = Thread.ofPlatform().daemon().name("sha256").start(this::hashAll);
         }
     }
 
@@ -73,14 +94,39 @@ final class BackgroundDigest implements AutoCloseable {
     private void hashAll() {
         try {
             List<Chunk> chunks;
-            while ((chunks = queue.take()) != END && !closed) {
+            while ((chunks = queue.take()) != END) {
                 for (Chunk c : chunks) {
-                    sha.update(c.bytes());
-                    c.done().accept(c.bytes());
+                    if (closed) {
+                        if (c.hashed() != null) {
+                            c.hashed().completeExceptionally(new java.util.concurrent.CancellationException("the transfer ended"));
+                        }
+                    } else if (c.block() != null) {
+                        sha.update(c.block());
+                        c.hashed().complete(null);
+                    } else {
+                        sha.update(c.bytes());
+                        c.done().accept(c.bytes());
+                    }
                 }
             }
         } catch (InterruptedException e) {
             // Closed: the digest is not wanted any more.
+        } catch (RuntimeException | Error e) {
+            failWaiting(e);
+            throw e;
+        }
+        failWaiting(new java.util.concurrent.CancellationException("the transfer ended"));
+    }
+
+    /** Blocks still waiting for their hash are told it will not come, so that no writer waits for it. */
+    private void failWaiting(Throwable why) {
+        List<Chunk> chunks;
+        while (queue != null && (chunks = queue.poll()) != null) {
+            for (Chunk c : chunks) {
+                if (c.hashed() != null) {
+                    c.hashed().completeExceptionally(why);
+                }
+            }
         }
     }
 
@@ -105,5 +151,12 @@ final class BackgroundDigest implements AutoCloseable {
         if (thread != null) {
             thread.interrupt();
         }
+        failWaiting(new java.util.concurrent.CancellationException("the transfer ended"));
+        for (Chunk c : batch) {
+            if (c.hashed() != null) {
+                c.hashed().completeExceptionally(new java.util.concurrent.CancellationException("the transfer ended"));
+            }
+        }
+        batch.clear();
     }
 }

@@ -31,8 +31,13 @@ public final class BulkFileWriter extends OutputStream {
     static final int BUFFERED = 4 << 20;
     /** What each write around the page cache carries. */
     static final int BLOCK = 4 << 20;
-    /** Blocks of a writer: one filling, the others waiting for the disk or free. */
+    /** Blocks of a writer: one filling, the other being written. */
     static final int BLOCKS = 2;
+    /**
+     * Blocks of a writer whose blocks pass a stage first ({@link #commit}): one filling, one in
+     * the stage, one being written, one to spare for the stage's and the disk's hiccups.
+     */
+    static final int STAGED_BLOCKS = 4;
 
     private final Path path;
     private final FileChannel channel;
@@ -47,10 +52,29 @@ public final class BulkFileWriter extends OutputStream {
     private java.util.concurrent.ExecutorService blockWriter;
     /** Blocks handed to {@link #blockWriter}, oldest first, each with its write. */
     private final java.util.ArrayDeque<InFlight> inFlight = new java.util.ArrayDeque<>();
+    /** Blocks made, {@link #block} included. */
+    private int blocks = 1;
     /** Blocks free to fill. */
     private final java.util.ArrayDeque<ByteBuffer> spares = new java.util.ArrayDeque<>();
 
     private record InFlight(ByteBuffer block, java.util.concurrent.Future<?> write) {
+    }
+
+    /**
+     * What each block filled in place ({@link #room}, {@link #commit}) goes through before it is
+     * written, such as a SHA-256 on a thread of its own; null until the first such block.
+     */
+    private BlockStage stage;
+
+    /** A step every block of bytes read in place goes through before the disk. */
+    @FunctionalInterface
+    public interface BlockStage {
+        /**
+         * Takes the block's bytes (a view of their own, which it may read until it completes
+         * {@code done}); the block is written once {@code done} completes, and the file fails
+         * if it completes exceptionally.
+         */
+        void take(ByteBuffer bytes, java.util.concurrent.CompletableFuture<Void> done) throws InterruptedException;
     }
 
     private BulkFileWriter(Path path, FileChannel channel) {
@@ -80,6 +104,9 @@ public final class BulkFileWriter extends OutputStream {
         if (closed) {
             throw new IOException(path + " is closed");
         }
+        if (stage != null && len > 0) {
+            throw new IllegalStateException(path + ": bytes from an array after bytes read in place would miss the stage");
+        }
         while (len > 0) {
             if (block == null && written >= BUFFERED && !directRefused) {
                 openDirect();
@@ -100,6 +127,42 @@ public final class BulkFileWriter extends OutputStream {
             if (!block.hasRemaining()) {
                 writeBlock();
             }
+        }
+    }
+
+    /**
+     * Whether the next bytes can be read straight into the block being filled ({@link #room}):
+     * once blocks go around the page cache on a thread of their own, from the start of a block
+     * on. Then the bytes reach the disk without a copy through the JVM's heap.
+     */
+    public boolean fillsInPlace() {
+        return !closed && blockWriter != null && (stage != null || block.position() == 0);
+    }
+
+    /**
+     * Room for up to {@code most} bytes in the block being filled: the caller reads the file's
+     * next bytes into it (from its position) and then {@link #commit}s them.
+     */
+    public ByteBuffer room(int most) {
+        if (!fillsInPlace()) {
+            throw new IllegalStateException(path + " is not filled in place");
+        }
+        return block.slice(block.position(), Math.min(most, block.remaining()));
+    }
+
+    /**
+     * The {@code n} bytes read into the {@link #room} are the file's next; a block they fill
+     * goes through {@code stage}, then to the disk. Every byte after the first committed one
+     * must come this way.
+     */
+    public void commit(int n, BlockStage stage) throws IOException {
+        if (!fillsInPlace() || n > block.remaining()) {
+            throw new IllegalStateException(path + ": " + n + " bytes committed out of place");
+        }
+        this.stage = stage;
+        block.position(block.position() + n);
+        if (!block.hasRemaining()) {
+            writeBlock();
         }
     }
 
@@ -132,10 +195,22 @@ public final class BulkFileWriter extends OutputStream {
             ByteBuffer full = block;
             long at = written;
             written += full.limit();
-            inFlight.add(new InFlight(full, blockWriter.submit(() -> {
-                writeFully(direct, full, at);
-                return null;
-            })));
+            Runnable write = () -> {
+                try {
+                    writeFully(direct, full, at);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            };
+            inFlight.add(new InFlight(full, staged(full).thenRunAsync(write, blockWriter)));
+            if (spares.isEmpty() && stage != null && blocks < STAGED_BLOCKS) {
+                try {
+                    spares.add(DirectIo.block(BLOCK, align));
+                    blocks++;
+                } catch (OutOfMemoryError e) {
+                    // No direct memory to spare: the blocks there are will do.
+                }
+            }
             if (spares.isEmpty()) {
                 awaitOldest();
             }
@@ -165,6 +240,7 @@ public final class BulkFileWriter extends OutputStream {
         try {
             for (int i = 1; i < BLOCKS; i++) {
                 spares.add(DirectIo.block(BLOCK, align));
+                blocks++;
             }
         } catch (OutOfMemoryError e) {
             if (spares.isEmpty()) {
@@ -173,6 +249,22 @@ public final class BulkFileWriter extends OutputStream {
         }
         blockWriter = java.util.concurrent.Executors.newSingleThreadExecutor(
                 r -> Thread.ofPlatform().daemon().name("bulk-writer").unstarted(r));
+    }
+
+    /** A block's bytes through the {@link #stage}, or at once without one. */
+    private java.util.concurrent.CompletableFuture<Void> staged(ByteBuffer full) throws IOException {
+        java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
+        if (stage == null) {
+            done.complete(null);
+            return done;
+        }
+        try {
+            stage.take(full.duplicate(), done);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while handing on a block of " + path);
+        }
+        return done;
     }
 
     /** Waits for every block being written, and throws what a write threw. */
@@ -189,11 +281,19 @@ public final class BulkFileWriter extends OutputStream {
             oldest.write().get();
             spares.add(oldest.block());
         } catch (java.util.concurrent.ExecutionException e) {
-            throw e.getCause() instanceof IOException io ? io : new IOException("writing " + path + " failed", e.getCause());
+            throw asIo(e.getCause());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new java.io.InterruptedIOException("interrupted while writing " + path);
         }
+    }
+
+    private IOException asIo(Throwable t) {
+        return switch (t) {
+            case IOException io -> io;
+            case java.io.UncheckedIOException u -> u.getCause();
+            default -> new IOException("writing " + path + " failed: " + t, t);
+        };
     }
 
     /**
@@ -227,6 +327,9 @@ public final class BulkFileWriter extends OutputStream {
         closed = true;
         try {
             awaitInFlight();
+            if (stage != null && block != null && block.position() > 0) {
+                awaitStaged(staged(block.duplicate().flip()));
+            }
             if (block != null && block.position() > 0) {
                 int n = block.position();
                 int whole = n - n % align;
@@ -249,6 +352,17 @@ public final class BulkFileWriter extends OutputStream {
             }
             closeQuietly(direct);
             channel.close();
+        }
+    }
+
+    private void awaitStaged(java.util.concurrent.CompletableFuture<Void> done) throws IOException {
+        try {
+            done.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw asIo(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while closing " + path);
         }
     }
 

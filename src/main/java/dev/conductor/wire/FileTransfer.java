@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -64,13 +66,53 @@ public final class FileTransfer {
             throw new IOException("this peer takes no data frames");
         }
 
+        /** Whether {@link #sendFrame(ByteBuffer)} writes native memory to the socket as it is. */
+        default boolean writesBuffers() {
+            return false;
+        }
+
+        /** Writes the frame between {@code frame}'s position and limit, in one piece. */
+        default void sendFrame(ByteBuffer frame) throws IOException {
+            byte[] b = new byte[frame.remaining()];
+            frame.get(b);
+            sendFrame(b, 0, b.length);
+        }
+
         /**
          * A sender over one connection: messages through {@code messages}, data frames (when the
          * peer takes them) written whole to {@code out}, under its lock as every other write is.
          */
         static Sender over(java.io.OutputStream out, Sender messages, boolean dataFrames, long peerLimit) {
+            return over(out, null, messages, dataFrames, peerLimit);
+        }
+
+        /**
+         * As {@link #over(java.io.OutputStream, Sender, boolean, long)}; {@code channel}, the
+         * socket's own when it has one (else null), writes data frames from native memory
+         * without the copy a socket's stream makes of an array.
+         */
+        static Sender over(java.io.OutputStream out, java.nio.channels.WritableByteChannel channel, Sender messages,
+                           boolean dataFrames, long peerLimit) {
             int limit = dataFrames ? (int) Math.min(Integer.MAX_VALUE, peerLimit) : 0;
             return new Sender() {
+                @Override
+                public boolean writesBuffers() {
+                    return channel != null;
+                }
+
+                @Override
+                public void sendFrame(ByteBuffer frame) throws IOException {
+                    if (channel == null) {
+                        Sender.super.sendFrame(frame);
+                        return;
+                    }
+                    synchronized (out) {
+                        while (frame.hasRemaining()) {
+                            channel.write(frame);
+                        }
+                    }
+                }
+
                 @Override
                 public void send(String type, ObjectNode data) throws IOException {
                     messages.send(type, data);
@@ -156,23 +198,27 @@ public final class FileTransfer {
         boolean frames = limit > DataFrame.HEADER;
         // Data frames: read each chunk just past the room for its header, so it goes out in one write.
         int chunk = frames ? Math.min(FRAME_CHUNK, limit - DataFrame.HEADER) : JSON_CHUNK;
-        int at = frames ? DataFrame.HEADROOM : 0;
-        byte[] buf = new byte[at + chunk];
-        try (InputStream in = Files.newInputStream(file)) {
-            int n;
-            while ((n = in.readNBytes(buf, at, chunk)) > 0) {
-                if (sha != null) {
-                    sha.update(buf, at, n);
-                }
-                crc.update(buf, at, n);
-                total += n;
-                if (frames) {
-                    int from = DataFrame.frameInPlace(buf, at, n, DataFrame.Kind.FILE, id, index, 0);
-                    out.sendFrame(buf, from, n + DataFrame.HEADROOM);
-                } else {
-                    ObjectNode d = ids(id, index);
-                    d.put("data", Base64.getEncoder().encodeToString(java.util.Arrays.copyOf(buf, n)));
-                    out.send(DATA, d);
+        if (frames && out.writesBuffers()) {
+            total = sendFrames(file, id, index, out, chunk, crc, sha);
+        } else {
+            int at = frames ? DataFrame.HEADROOM : 0;
+            byte[] buf = new byte[at + chunk];
+            try (InputStream in = Files.newInputStream(file)) {
+                int n;
+                while ((n = in.readNBytes(buf, at, chunk)) > 0) {
+                    if (sha != null) {
+                        sha.update(buf, at, n);
+                    }
+                    crc.update(buf, at, n);
+                    total += n;
+                    if (frames) {
+                        int from = DataFrame.frameInPlace(buf, at, n, DataFrame.Kind.FILE, id, index, 0);
+                        out.sendFrame(buf, from, n + DataFrame.HEADROOM);
+                    } else {
+                        ObjectNode d = ids(id, index);
+                        d.put("data", Base64.getEncoder().encodeToString(java.util.Arrays.copyOf(buf, n)));
+                        out.send(DATA, d);
+                    }
                 }
             }
         }
@@ -186,6 +232,37 @@ public final class FileTransfer {
         }
         out.send(FILE_DONE, done);
         return new Entry(relative, total, digest, check);
+    }
+
+    /**
+     * A file's bytes as data frames, each read from the file into native memory behind the room
+     * for its header and written from there: through arrays, the JDK copied every byte once more
+     * on the way in and once more on the way out.
+     */
+    private static long sendFrames(Path file, int id, int index, Sender out, int chunk, CRC32C crc, MessageDigest sha)
+            throws IOException {
+        ByteBuffer frame = ByteBuffer.allocateDirect(DataFrame.HEADROOM + chunk);
+        long total = 0;
+        try (FileChannel in = FileChannel.open(file)) {
+            while (true) {
+                frame.clear().position(DataFrame.HEADROOM);
+                while (frame.hasRemaining() && in.read(frame) >= 0) {
+                    // until the chunk is full or the file ends
+                }
+                int n = frame.position() - DataFrame.HEADROOM;
+                if (n == 0) {
+                    return total;
+                }
+                ByteBuffer bytes = frame.duplicate().position(DataFrame.HEADROOM).limit(DataFrame.HEADROOM + n);
+                if (sha != null) {
+                    sha.update(bytes.duplicate());
+                }
+                crc.update(bytes);
+                total += n;
+                DataFrame.putHeader(frame, n, DataFrame.Kind.FILE, id, index, 0);
+                out.sendFrame(frame.flip());
+            }
+        }
     }
 
     private static ObjectNode ids(int id, int index) {
@@ -273,6 +350,51 @@ public final class FileTransfer {
             }
             return false;
         }
+
+        /**
+         * Whether a data frame's bytes can be read straight from the connection into the file
+         * ({@link #fill}): in the middle of a large file, once its blocks go around the page cache.
+         */
+        public boolean fillsInPlace() {
+            return !done && current instanceof BulkFileWriter w && w.fillsInPlace();
+        }
+
+        /**
+         * Reads a data frame's {@code n} bytes from {@code in} straight into the file's blocks,
+         * which pass the SHA-256 thread on their way to the disk (no array, no copy through the
+         * heap). Returns true when the transfer is over (it failed: see {@link #error()}).
+         *
+         * @throws IOException reading the connection failed (the file's own failures end the transfer instead)
+         */
+        public boolean fill(FrameInput in, int n) throws IOException {
+            BulkFileWriter w = (BulkFileWriter) current;
+            BulkFileWriter.BlockStage stage = sha == null ? NO_STAGE : sha::update;
+            int left = n;
+            boolean reading = false;
+            try {
+                while (left > 0) {
+                    java.nio.ByteBuffer room = w.room(left);
+                    int k = room.remaining();
+                    reading = true;
+                    in.readFully(room);
+                    reading = false;
+                    crc.update(room.flip());
+                    bytes += k;
+                    left -= k;
+                    w.commit(k, stage);
+                }
+                return false;
+            } catch (IOException | RuntimeException e) {
+                if (reading) {
+                    throw e;
+                }
+                fail(e.getMessage());
+                in.skipNBytes(left); // the frame's bytes are read to its end, wherever they were to go
+                return true;
+            }
+        }
+
+        private static final BulkFileWriter.BlockStage NO_STAGE = (bytes, hashed) -> hashed.complete(null);
 
         private void write(byte[] b, Consumer<byte[]> release) throws IOException {
             if (current == null) {

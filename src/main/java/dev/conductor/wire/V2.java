@@ -49,7 +49,11 @@ public final class V2 {
     private V2() {
     }
 
-    public record Message(String type, ObjectNode data) implements Frame {
+    /** What a frame begins with: a whole message, or a data frame's header with its bytes still to read. */
+    public sealed interface Head permits Message, DataFrame.Header {
+    }
+
+    public record Message(String type, ObjectNode data) implements Frame, Head {
         @Override
         public int phaseId() {
             return data.path("id").asInt(-1);
@@ -70,6 +74,19 @@ public final class V2 {
 
     /** As {@link #read(java.io.InputStream, long)}, a data frame's bytes read into the array {@code landing} lends. */
     public static Frame read(java.io.InputStream in, long limit, DataFrame.Landing landing) throws IOException, ProtocolException {
+        return switch (readHead(in, limit)) {
+            case null -> null;
+            case Message m -> m;
+            case DataFrame.Header h -> h.readData(in, landing);
+        };
+    }
+
+    /**
+     * Reads a frame up to a data frame's bytes: a whole message, or a data frame's header (its
+     * bytes are then next in the stream and must be read before anything else), or null when
+     * the stream ended cleanly before a frame began.
+     */
+    public static Head readHead(java.io.InputStream in, long limit) throws IOException, ProtocolException {
         long length = Frames.readLength(in, limit);
         if (length < 0) {
             return null;
@@ -82,7 +99,7 @@ public final class V2 {
             throw new java.io.EOFException("connection closed inside a frame body (0 of " + length + " bytes)");
         }
         if ((byte) first == DataFrame.MARKER) {
-            return DataFrame.readRest(in, length, landing);
+            return DataFrame.readHeader(in, length);
         }
         return decode(Frames.readBody(in, (int) length, (byte) first));
     }
