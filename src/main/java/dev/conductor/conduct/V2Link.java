@@ -79,11 +79,12 @@ final class V2Link implements WorkerLink {
     }
 
     /**
-     * A get's transfer being received, on the reader's thread: its bytes go from the socket
-     * into arrays of {@code arrays}, through CRC32C into the file, and to the SHA-256 thread,
-     * which gives them back. Handing every frame to the collecting thread instead cost a
-     * wake-up and a fresh 256 KiB array per frame. {@code receiver} is null when the target
-     * was refused: the rest of the transfer is dropped.
+     * A get's transfer being received, on the reader's thread: a file's first megabytes go from
+     * the socket into arrays of {@code arrays}, through CRC32C into the file and to the SHA-256
+     * thread, which gives them back; the rest straight into the file's blocks
+     * ({@link FileTransfer.Receiver#fill}). Handing every frame to the collecting thread instead
+     * cost a wake-up and a fresh 256 KiB array per frame. {@code receiver} is null when the
+     * target was refused or the transfer is no get's: the rest of it is dropped.
      */
     private record Intake(Gets gets, int index, java.nio.file.Path target, FileTransfer.Receiver receiver,
                           ArrayPool arrays) {
@@ -105,7 +106,7 @@ final class V2Link implements WorkerLink {
      * promoted, which keeps the heap, and so the conductor's RSS, small while output floods in.
      */
     private final BlockingQueue<Incoming> events = new LinkedBlockingQueue<>(16);
-    /** Phases collected now that have gets, by phase id: the reader receives their files. */
+    /** Phases being collected, by phase id: the reader receives their gets' files. */
     private final Map<Integer, Gets> collectingGets = new ConcurrentHashMap<>();
     /** Files being received, by phase id (high half) and step index; the reader thread's alone. */
     private final Map<Long, Intake> intakes = new java.util.HashMap<>();
@@ -977,6 +978,16 @@ final class V2Link implements WorkerLink {
     }
 
     private static void close(Socket s) {
+        try {
+            // What we sent last ends with a FIN, as a plain socket's close does and a channel's
+            // on Linux does not: with bytes of the player's still unread, the reset would otherwise
+            // come first.
+            if (!s.isClosed() && !s.isOutputShutdown() && !(s instanceof javax.net.ssl.SSLSocket)) {
+                s.shutdownOutput();
+            }
+        } catch (IOException ignored) {
+            // Broken already: closing is all there is left.
+        }
         try {
             s.close();
         } catch (IOException ignored) {

@@ -36,6 +36,12 @@ import java.util.zip.CRC32C;
  * the conductor's side: over what it reads for a {@code put}, over what it receives for a
  * {@code get}. A peer that did not list {@link #CRC_CAPABILITY} at hello sends and checks
  * SHA-256 only, as before; the side facing it then computes SHA-256 too.
+ *
+ * <p>Over a socket with a channel (not TLS), data frames are sent from native memory, and a
+ * receiver that reads them itself can put the bytes of a large file's middle straight into the
+ * blocks written around the page cache ({@link Receiver#fill}), each block passing the SHA-256
+ * thread on its way to the disk: no copy through the heap on either side. What goes over the
+ * wire is the same.
  */
 public final class FileTransfer {
     public static final String BEGIN = "file_begin";
