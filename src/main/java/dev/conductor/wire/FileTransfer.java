@@ -247,9 +247,11 @@ public final class FileTransfer {
      */
     private static long sendFrames(Path file, int id, int index, Sender out, int chunk, CRC32C crc, MessageDigest sha)
             throws IOException {
-        ByteBuffer frame = ByteBuffer.allocateDirect(DataFrame.HEADROOM + chunk);
         long total = 0;
         try (FileChannel in = FileChannel.open(file)) {
+            // No larger than the file: a folder of many small files must not take 256 KiB of native memory each.
+            int size = (int) Math.max(1, Math.min(chunk, in.size()));
+            ByteBuffer frame = ByteBuffer.allocateDirect(DataFrame.HEADROOM + size);
             while (true) {
                 frame.clear().position(DataFrame.HEADROOM);
                 while (frame.hasRemaining() && in.read(frame) >= 0) {
