@@ -14,7 +14,14 @@ final class Dialer {
     }
 
     static Socket connect(String who, String host, int port, Duration deadline) throws LinkException {
-        Socket s = new Socket();
+        // With a channel behind it, so that bulk data can be read from the socket into native
+        // memory without going through an array (see FrameInput); its streams work as a plain socket's.
+        Socket s;
+        try {
+            s = java.nio.channels.SocketChannel.open().socket();
+        } catch (IOException e) {
+            throw new LinkException("cannot reach " + who + ": " + e.getMessage());
+        }
         try {
             s.setTcpNoDelay(true);
             s.connect(new InetSocketAddress(host, port), (int) deadline.toMillis());

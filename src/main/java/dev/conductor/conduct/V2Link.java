@@ -6,8 +6,11 @@ import dev.conductor.clock.ClockWindow;
 import dev.conductor.clock.PreciseClock;
 import dev.conductor.plan.Phase;
 import dev.conductor.plan.Step;
+import dev.conductor.wire.ArrayPool;
 import dev.conductor.wire.Auth;
 import dev.conductor.wire.DataFrame;
+import dev.conductor.wire.FileTransfer;
+import dev.conductor.wire.FrameInput;
 import dev.conductor.wire.Frame;
 import dev.conductor.wire.Frames;
 import dev.conductor.wire.Json;
@@ -64,6 +67,27 @@ final class V2Link implements WorkerLink {
         /** Output or file bytes, as a data frame brought them. */
         record Data(DataFrame frame) implements Incoming {
         }
+
+        /** A get's transfer is over: the reader received it (see {@link Intake}). */
+        record Copied(int index, java.nio.file.Path target, List<FileTransfer.Entry> entries, String error)
+                implements Incoming {
+        }
+    }
+
+    /** A phase whose 'get' steps' files the reader receives, as long as {@link #collect} runs for it. */
+    private record Gets(int trial, Phase phase, List<Step> steps, Reporter reporter) {
+    }
+
+    /**
+     * A get's transfer being received, on the reader's thread: a file's first megabytes go from
+     * the socket into arrays of {@code arrays}, through CRC32C into the file and to the SHA-256
+     * thread, which gives them back; the rest straight into the file's blocks
+     * ({@link FileTransfer.Receiver#fill}). Handing every frame to the collecting thread instead
+     * cost a wake-up and a fresh 256 KiB array per frame. {@code receiver} is null when the
+     * target was refused or the transfer is no get's: the rest of it is dropped.
+     */
+    private record Intake(Gets gets, int index, java.nio.file.Path target, FileTransfer.Receiver receiver,
+                          ArrayPool arrays) {
     }
 
     private final String worker;
@@ -82,6 +106,10 @@ final class V2Link implements WorkerLink {
      * promoted, which keeps the heap, and so the conductor's RSS, small while output floods in.
      */
     private final BlockingQueue<Incoming> events = new LinkedBlockingQueue<>(16);
+    /** Phases being collected, by phase id: the reader receives their gets' files. */
+    private final Map<Integer, Gets> collectingGets = new ConcurrentHashMap<>();
+    /** Files being received, by phase id (high half) and step index; the reader thread's alone. */
+    private final Map<Long, Intake> intakes = new java.util.HashMap<>();
     /** Which trial and phase each phase id was, for output of spawned steps arriving later. */
     private final Map<Integer, int[]> phaseOfId = new ConcurrentHashMap<>();
     private volatile String brokenReason;
@@ -102,6 +130,8 @@ final class V2Link implements WorkerLink {
     private long playerLimit = Frames.DEFAULT_LIMIT;
     private Thread reader;
     private Thread beat;
+    /** What the reader reads from, for the heartbeat thread to see a read from the channel that hangs. */
+    private volatile FrameInput input;
 
     private V2Link(String worker, String address, Socket socket, long maxMessageSize, PreciseClock clock) throws IOException {
         this.worker = worker;
@@ -237,12 +267,21 @@ final class V2Link implements WorkerLink {
     private void readLoop() {
         String reason;
         try {
-            // Small messages come out of this buffer; data frames' bytes go past it into arrays of their own.
-            InputStream in = new java.io.BufferedInputStream(socket.getInputStream(), 64 * 1024);
+            // Small messages come out of this buffer; data frames' bytes go past it, into arrays or a file's blocks.
+            FrameInput in = new FrameInput(socket.getInputStream(), socket.getChannel(), 64 * 1024);
+            input = in;
             while (true) {
                 Frame frame;
                 try {
-                    frame = V2.read(in, maxMessageSize);
+                    V2.Head head = V2.readHead(in, maxMessageSize);
+                    if (head instanceof DataFrame.Header h && h.kind() == DataFrame.Kind.FILE && fillInPlace(h, in)) {
+                        continue;
+                    }
+                    frame = switch (head) {
+                        case null -> null;
+                        case V2.Message m -> m;
+                        case DataFrame.Header h -> h.readData(in, this::landing);
+                    };
                 } catch (SocketTimeoutException e) {
                     reason = describe() + " went silent: no message or heartbeat for " + SILENCE.toSeconds() + " s";
                     break;
@@ -257,11 +296,17 @@ final class V2Link implements WorkerLink {
                     break;
                 }
                 if (frame instanceof DataFrame d) {
-                    route(d.phaseId(), new Incoming.Data(d));
+                    if (d.kind() == DataFrame.Kind.FILE) {
+                        intake(d.phaseId(), d.index(), d);
+                    } else {
+                        route(d.phaseId(), new Incoming.Data(d));
+                    }
                     continue;
                 }
                 V2.Message m = (V2.Message) frame;
                 switch (m.type()) {
+                    case FileTransfer.BEGIN, FileTransfer.DATA, FileTransfer.FILE_DONE, FileTransfer.DONE ->
+                            intake(m.phaseId(), m.data().path("index").asInt(-1), m);
                     case V2.HEARTBEAT -> {
                     }
                     case V2.PROBE_REPLY -> {
@@ -283,8 +328,122 @@ final class V2Link implements WorkerLink {
         } catch (RuntimeException | Error e) {
             // Whatever stops the reader must not leave the phase waiting for its deadline.
             reason = describe() + ": the conductor stopped reading from it: " + e;
+        } finally {
+            intakes.values().forEach(t -> close(t.receiver()));
+            intakes.clear();
         }
         markBroken(reason);
+    }
+
+    /**
+     * A file data frame's bytes read straight into the file being received, when its transfer
+     * is under way and its file past the start (see {@link FileTransfer.Receiver#fill}); false
+     * when the frame is to be read as usual.
+     */
+    private boolean fillInPlace(DataFrame.Header h, FrameInput in) throws IOException {
+        Intake t = intakes.get(key(h.phaseId(), h.index()));
+        if (t == null || t.receiver() == null || !in.hasChannel() || collectingGets.get(h.phaseId()) != t.gets()
+                || !t.receiver().fillsInPlace()) {
+            return false;
+        }
+        if (t.receiver().fill(in, h.length())) {
+            intakes.remove(key(h.phaseId(), h.index()));
+            route(h.phaseId(), new Incoming.Copied(h.index(), t.target(), t.receiver().entries(), t.receiver().error()));
+        }
+        return true;
+    }
+
+    /** An array of the transfer's own for a file data frame's bytes, once its first frame has made the transfer. */
+    private byte[] landing(DataFrame.Kind kind, int phaseId, int index, int length) {
+        Intake t = kind == DataFrame.Kind.FILE ? intakes.get(key(phaseId, index)) : null;
+        return t == null || t.receiver() == null ? null : t.arrays().take(length);
+    }
+
+    private static long key(int phaseId, int index) {
+        return ((long) phaseId << 32) | (index & 0xffffffffL);
+    }
+
+    /**
+     * One frame of a get's transfer, on the reader's thread: into the file being received,
+     * whose end is then handed to the collecting thread. Frames of a phase nobody collects
+     * (any more) are dropped.
+     */
+    private void intake(int phaseId, int index, Frame f) {
+        long key = key(phaseId, index);
+        Intake t = intakes.get(key);
+        if (t != null && collectingGets.get(phaseId) != t.gets()) {
+            // The phase's collecting ended before the transfer did: what came is left as it is.
+            close(t.receiver());
+            intakes.remove(key);
+            return;
+        }
+        if (t == null) {
+            t = start(phaseId, index);
+            if (t == null) {
+                return;
+            }
+            intakes.put(key, t);
+        }
+        boolean over;
+        if (t.receiver() == null) {
+            over = f instanceof V2.Message m && FileTransfer.DONE.equals(m.type());
+        } else {
+            ArrayPool arrays = t.arrays();
+            if (!t.receiver().accept(f, arrays::give)) {
+                return;
+            }
+            over = true;
+            route(phaseId, new Incoming.Copied(index, t.target(), t.receiver().entries(), t.receiver().error()));
+        }
+        if (over) {
+            intakes.remove(key);
+        }
+    }
+
+    /**
+     * The intake of a transfer's first frame; null for a phase that is over or unknown (the frame
+     * is dropped). The player may answer a phase's {@code run} before {@link #collect} has begun
+     * for it; then this waits for that a moment, as the bytes must not be read before there is
+     * somewhere to put them. A transfer that is no get's, or comes to no collecting, is dropped
+     * up to its end.
+     */
+    private Intake start(int phaseId, int index) {
+        long deadline = System.nanoTime() + SILENCE.toNanos();
+        Gets gets;
+        while ((gets = collectingGets.get(phaseId)) == null) {
+            int[] tp = phaseOfId.get(phaseId);
+            if (tp == null || tp[2] == 0 || brokenReason != null) {
+                return null;
+            }
+            if (System.nanoTime() > deadline) {
+                return new Intake(null, index, null, null, null);
+            }
+            java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+        }
+        if (index < 0 || index >= gets.steps().size() || !(gets.steps().get(index) instanceof Step.Get get)) {
+            return new Intake(gets, index, null, null, null);
+        }
+        java.nio.file.Path target;
+        try {
+            target = gets.reporter().getTarget(gets.trial(), get.name());
+        } catch (IOException e) {
+            route(phaseId, new Incoming.Copied(index, null, List.of(), e.getMessage()));
+            return new Intake(gets, index, null, null, null);
+        }
+        int chunk = (int) Math.min(FileTransfer.FRAME_CHUNK, maxMessageSize - DataFrame.HEADER);
+        return new Intake(gets, index, target, new FileTransfer.Receiver(target), new ArrayPool(chunk, INTAKE_ARRAYS));
+    }
+
+    /**
+     * Arrays kept for one transfer: as many as the SHA-256 thread may hold (its queue, the
+     * megabyte it hashes, the one being gathered for it) and the one being read.
+     */
+    private static final int INTAKE_ARRAYS = 17;
+
+    private static void close(FileTransfer.Receiver r) {
+        if (r != null) {
+            r.close();
+        }
     }
 
     /** Step events go to the phase collecting now, or are reported directly when they belong to an earlier one. */
@@ -295,6 +454,8 @@ final class V2Link implements WorkerLink {
                 case Incoming.Message m -> late(m.message());
                 case Incoming.Data d -> late(d.frame());
                 case Incoming.Broken b -> {
+                }
+                case Incoming.Copied c -> {
                 }
             }
             return;
@@ -361,6 +522,15 @@ final class V2Link implements WorkerLink {
         while (brokenReason == null) {
             try {
                 Thread.sleep(HEARTBEAT);
+                // A data frame's bytes read from the socket's channel wait without the socket's
+                // timeout: silence in the middle of one is noticed here instead.
+                FrameInput in = input;
+                long since = in == null ? 0 : in.channelReadSince();
+                if (since != 0 && System.nanoTime() - since > SILENCE.toNanos()) {
+                    markBroken(describe() + " went silent: no message or heartbeat for " + SILENCE.toSeconds()
+                            + " s (in the middle of a file's data)");
+                    return;
+                }
                 ObjectNode p = Json.object();
                 p.put("t0", clock.micros());
                 write(V2.encode(V2.PROBE, p));
@@ -604,6 +774,8 @@ final class V2Link implements WorkerLink {
     public Collected collect(int phaseId, int trial, Phase phase, List<Step> steps, long deadlineNanos, Reporter reporter,
                              BarrierDesk desk) throws InterruptedException {
         lateReporter = reporter;
+        Gets gets = new Gets(trial, phase, steps, reporter);
+        collectingGets.put(phaseId, gets);
         long offsetMicros = clock0.offsetMicros();
         // Fixed for the phase: looked up once, not for every output chunk.
         int base = indexBase(phaseId);
@@ -624,6 +796,14 @@ final class V2Link implements WorkerLink {
                 }
                 if (in instanceof Incoming.Data data) {
                     collectData(phaseId, base, trial, phase, steps, data.frame(), reporter);
+                    continue;
+                }
+                if (in instanceof Incoming.Copied c) {
+                    if (c.index() >= 0 && c.index() < steps.size() && steps.get(c.index()) instanceof Step.Get get) {
+                        String where = c.target() == null ? get.name() : reporter.relativeToRun(c.target());
+                        reporter.fileCopied(trial, phase, base + c.index(), "get", get.remote(), where, c.entries(),
+                                c.error());
+                    }
                     continue;
                 }
                 V2.Message m = ((Incoming.Message) in).message();
@@ -660,12 +840,6 @@ final class V2Link implements WorkerLink {
                             push(phaseId, trial, phase, index, logged, put, reporter);
                         }
                     }
-                    case dev.conductor.wire.FileTransfer.BEGIN, dev.conductor.wire.FileTransfer.DATA,
-                         dev.conductor.wire.FileTransfer.FILE_DONE, dev.conductor.wire.FileTransfer.DONE -> {
-                        if (index >= 0 && index < steps.size() && steps.get(index) instanceof Step.Get get) {
-                            receive(trial, phase, index, logged, get, m, reporter);
-                        }
-                    }
                     case V2.PHASE_DONE -> {
                         desk.gone(worker, "it finished the phase without reaching the barrier");
                         var slack = m.data().path("start_slack_us");
@@ -681,6 +855,7 @@ final class V2Link implements WorkerLink {
                 }
             }
         } finally {
+            collectingGets.remove(phaseId, gets);
             int[] tp = phaseOfId.get(phaseId);
             if (tp != null) {
                 tp[2] = 0; // over: later output of its spawned steps is routed to the late reporter
@@ -693,7 +868,7 @@ final class V2Link implements WorkerLink {
         return tp == null ? 0 : tp[3];
     }
 
-    /** Output or file bytes of a data frame: into the transcripts, or into the file a 'get' is writing. */
+    /** Output of a data frame, into the transcripts (file bytes went to {@link #intake} on the reader). */
     private void collectData(int phaseId, int base, int trial, Phase phase, List<Step> steps, DataFrame d,
                              Reporter reporter) {
         if (d.phaseId() != phaseId) {
@@ -702,41 +877,8 @@ final class V2Link implements WorkerLink {
         }
         int index = d.index();
         int logged = base + index;
-        switch (d.kind()) {
-            case OUTPUT -> reporter.output(trial, phase, logged, d.streamName(), d.data());
-            case FILE -> {
-                if (index >= 0 && index < steps.size() && steps.get(index) instanceof Step.Get get) {
-                    receive(trial, phase, index, logged, get, d, reporter);
-                }
-            }
-        }
-    }
-
-    /** Files of this phase's 'get' steps being received, by step index. */
-    private final Map<Integer, dev.conductor.wire.FileTransfer.Receiver> receiving = new ConcurrentHashMap<>();
-
-    private void receive(int trial, Phase phase, int index, int logged, Step.Get get, Frame f, Reporter reporter) {
-        var r = receiving.get(index);
-        java.nio.file.Path target = null;
-        if (r == null) {
-            try {
-                target = reporter.getTarget(trial, get.name());
-            } catch (IOException e) {
-                reporter.fileCopied(trial, phase, logged, "get", get.remote(), get.name(), List.of(), e.getMessage());
-                return;
-            }
-            r = new dev.conductor.wire.FileTransfer.Receiver(target);
-            receiving.put(index, r);
-        }
-        if (r.accept(f)) {
-            receiving.remove(index);
-            String where;
-            try {
-                where = reporter.relativeToRun(reporter.getTarget(trial, get.name()));
-            } catch (IOException e) {
-                where = get.name();
-            }
-            reporter.fileCopied(trial, phase, logged, "get", get.remote(), where, r.entries(), r.error());
+        if (d.kind() == DataFrame.Kind.OUTPUT) {
+            reporter.output(trial, phase, logged, d.streamName(), d.data());
         }
     }
 
@@ -770,7 +912,7 @@ final class V2Link implements WorkerLink {
 
     /** How a put writes: data frames when the player takes them, else JSON. */
     private dev.conductor.wire.FileTransfer.Sender fileSender() {
-        return dev.conductor.wire.FileTransfer.Sender.over(out, (type, data) -> write(V2.encode(type, data)), dataFrames,
+        return dev.conductor.wire.FileTransfer.Sender.over(out, socket.getChannel(), (type, data) -> write(V2.encode(type, data)), dataFrames,
                 playerLimit);
     }
 
@@ -836,6 +978,16 @@ final class V2Link implements WorkerLink {
     }
 
     private static void close(Socket s) {
+        try {
+            // What we sent last ends with a FIN, as a plain socket's close does and a channel's
+            // on Linux does not: with bytes of the player's still unread, the reset would otherwise
+            // come first.
+            if (!s.isClosed() && !s.isOutputShutdown() && !(s instanceof javax.net.ssl.SSLSocket)) {
+                s.shutdownOutput();
+            }
+        } catch (IOException ignored) {
+            // Broken already: closing is all there is left.
+        }
         try {
             s.close();
         } catch (IOException ignored) {

@@ -136,7 +136,8 @@ public final class Player implements AutoCloseable {
      * @throws IOException with a message that names the address when it cannot be bound
      */
     public static Player start(Options options) throws IOException {
-        ServerSocket server = new ServerSocket();
+        // With a channel behind it: a get's data frames are written from native memory (FileTransfer).
+        ServerSocket server = java.nio.channels.ServerSocketChannel.open().socket();
         try {
             // No SO_REUSEPORT: two players must never share a port (the reference allowed it
             // and then silently split connections between them).
@@ -212,7 +213,7 @@ public final class Player implements AutoCloseable {
 
     private void serve(Socket accepted) {
         String peer = hostPort((InetSocketAddress) accepted.getRemoteSocketAddress());
-        try (accepted) {
+        try (accepted; Closing ignored = () -> finish(accepted)) {
             Socket socket = accepted;
             socket.setSoTimeout((int) options.readDeadline().toMillis());
             socket.setTcpNoDelay(true);
@@ -254,6 +255,27 @@ public final class Player implements AutoCloseable {
             log.warn("{}: {}", peer, e.getMessage());
         } catch (IOException e) {
             log.debug("{}: {}", peer, e.getMessage());
+        }
+    }
+
+    /** Closes last: see {@link #finish}. */
+    private interface Closing extends AutoCloseable {
+        @Override
+        void close();
+    }
+
+    /**
+     * Ends what this side sends before the socket is closed, as a plain socket's close does and a
+     * channel's on Linux does not: a peer that sent more than we read (a frame too large, say)
+     * then reads our last reply before the reset those unread bytes cause.
+     */
+    private static void finish(Socket s) {
+        if (!s.isClosed() && !s.isOutputShutdown()) {
+            try {
+                s.shutdownOutput();
+            } catch (IOException ignored) {
+                // Already broken: nothing more would reach the peer anyway.
+            }
         }
     }
 

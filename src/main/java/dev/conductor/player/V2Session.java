@@ -986,7 +986,7 @@ final class V2Session {
 
     /** How file transfers of this session write: data frames when agreed, else JSON. */
     private FileTransfer.Sender sender() {
-        return FileTransfer.Sender.over(out, this::send, dataFrames, peerLimit);
+        return FileTransfer.Sender.over(out, socket.getChannel(), this::send, dataFrames, peerLimit);
     }
 
     /** Sends from a step's threads; a broken connection is the reader's to notice. */

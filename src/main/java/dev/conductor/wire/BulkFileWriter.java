@@ -20,12 +20,24 @@ import java.nio.file.StandardOpenOption;
  * the cache, the same GiB takes a third of a second. The bytes on disk are the same either way,
  * and the file is complete when {@link #close} returns; {@link #flush} makes what was written so
  * far visible to readers of the file at once.
+ *
+ * <p>Once the first block has gone around the cache, each further block is written by a thread
+ * of the writer's own while the caller fills the next: a write around the cache waits for the
+ * disk (a third of a second per GiB here), and a caller that also reads a socket would otherwise
+ * stop reading for that long. An error of such a write is thrown by the next call.
  */
 public final class BulkFileWriter extends OutputStream {
     /** Written through the page cache before the writer goes around it. A multiple of any block size. */
     static final int BUFFERED = 4 << 20;
     /** What each write around the page cache carries. */
     static final int BLOCK = 4 << 20;
+    /** Blocks of a writer: one filling, the other being written. */
+    static final int BLOCKS = 2;
+    /**
+     * Blocks of a writer whose blocks pass a stage first ({@link #commit}): one filling, one in
+     * the stage, one being written, one to spare for the stage's and the disk's hiccups.
+     */
+    static final int STAGED_BLOCKS = 4;
 
     private final Path path;
     private final FileChannel channel;
@@ -36,6 +48,34 @@ public final class BulkFileWriter extends OutputStream {
     private long written;
     private boolean directRefused;
     private boolean closed;
+    /** Writes full blocks around the cache, one at a time; null until the first block went through. */
+    private java.util.concurrent.ExecutorService blockWriter;
+    /** Blocks handed to {@link #blockWriter}, oldest first, each with its write. */
+    private final java.util.ArrayDeque<InFlight> inFlight = new java.util.ArrayDeque<>();
+    /** Blocks made, {@link #block} included. */
+    private int blocks = 1;
+    /** Blocks free to fill. */
+    private final java.util.ArrayDeque<ByteBuffer> spares = new java.util.ArrayDeque<>();
+
+    private record InFlight(ByteBuffer block, java.util.concurrent.Future<?> write) {
+    }
+
+    /**
+     * What each block filled in place ({@link #room}, {@link #commit}) goes through before it is
+     * written, such as a SHA-256 on a thread of its own; null until the first such block.
+     */
+    private BlockStage stage;
+
+    /** A step every block of bytes read in place goes through before the disk. */
+    @FunctionalInterface
+    public interface BlockStage {
+        /**
+         * Takes the block's bytes (a view of their own, which it may read until it completes
+         * {@code done}); the block is written once {@code done} completes, and the file fails
+         * if it completes exceptionally.
+         */
+        void take(ByteBuffer bytes, java.util.concurrent.CompletableFuture<Void> done) throws InterruptedException;
+    }
 
     private BulkFileWriter(Path path, FileChannel channel) {
         this.path = path;
@@ -64,6 +104,9 @@ public final class BulkFileWriter extends OutputStream {
         if (closed) {
             throw new IOException(path + " is closed");
         }
+        if (stage != null && len > 0) {
+            throw new IllegalStateException(path + ": bytes from an array after bytes read in place would miss the stage");
+        }
         while (len > 0) {
             if (block == null && written >= BUFFERED && !directRefused) {
                 openDirect();
@@ -84,6 +127,42 @@ public final class BulkFileWriter extends OutputStream {
             if (!block.hasRemaining()) {
                 writeBlock();
             }
+        }
+    }
+
+    /**
+     * Whether the next bytes can be read straight into the block being filled ({@link #room}):
+     * once blocks go around the page cache on a thread of their own, from the start of a block
+     * on. Then the bytes reach the disk without a copy through the JVM's heap.
+     */
+    public boolean fillsInPlace() {
+        return !closed && blockWriter != null && (stage != null || block.position() == 0);
+    }
+
+    /**
+     * Room for up to {@code most} bytes in the block being filled: the caller reads the file's
+     * next bytes into it (from its position) and then {@link #commit}s them.
+     */
+    public ByteBuffer room(int most) {
+        if (!fillsInPlace()) {
+            throw new IllegalStateException(path + " is not filled in place");
+        }
+        return block.slice(block.position(), Math.min(most, block.remaining()));
+    }
+
+    /**
+     * The {@code n} bytes read into the {@link #room} are the file's next; a block they fill
+     * goes through {@code stage}, then to the disk. Every byte after the first committed one
+     * must come this way.
+     */
+    public void commit(int n, BlockStage stage) throws IOException {
+        if (!fillsInPlace() || n > block.remaining()) {
+            throw new IllegalStateException(path + ": " + n + " bytes committed out of place");
+        }
+        this.stage = stage;
+        block.position(block.position() + n);
+        if (!block.hasRemaining()) {
+            writeBlock();
         }
     }
 
@@ -112,6 +191,33 @@ public final class BulkFileWriter extends OutputStream {
     /** Writes the full block around the page cache; should the file system refuse, through it. */
     private void writeBlock() throws IOException {
         block.flip();
+        if (blockWriter != null) {
+            ByteBuffer full = block;
+            long at = written;
+            written += full.limit();
+            Runnable write = () -> {
+                try {
+                    writeFully(direct, full, at);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            };
+            inFlight.add(new InFlight(full, staged(full).thenRunAsync(write, blockWriter)));
+            if (spares.isEmpty() && stage != null && blocks < STAGED_BLOCKS) {
+                try {
+                    spares.add(DirectIo.block(BLOCK, align));
+                    blocks++;
+                } catch (OutOfMemoryError e) {
+                    // No direct memory to spare: the blocks there are will do.
+                }
+            }
+            if (spares.isEmpty()) {
+                awaitOldest();
+            }
+            block = spares.poll();
+            block.clear().limit(BLOCK);
+            return;
+        }
         try {
             writeFully(direct, block, written);
         } catch (IOException e) {
@@ -128,9 +234,66 @@ public final class BulkFileWriter extends OutputStream {
         written += block.limit();
         if (directRefused) {
             block = null;
-        } else {
-            block.clear().limit(BLOCK);
+            return;
         }
+        block.clear().limit(BLOCK);
+        try {
+            for (int i = 1; i < BLOCKS; i++) {
+                spares.add(DirectIo.block(BLOCK, align));
+                blocks++;
+            }
+        } catch (OutOfMemoryError e) {
+            if (spares.isEmpty()) {
+                return; // no direct memory for a second block: the blocks are written by the caller, as the first was
+            }
+        }
+        blockWriter = java.util.concurrent.Executors.newSingleThreadExecutor(
+                r -> Thread.ofPlatform().daemon().name("bulk-writer").unstarted(r));
+    }
+
+    /** A block's bytes through the {@link #stage}, or at once without one. */
+    private java.util.concurrent.CompletableFuture<Void> staged(ByteBuffer full) throws IOException {
+        java.util.concurrent.CompletableFuture<Void> done = new java.util.concurrent.CompletableFuture<>();
+        if (stage == null) {
+            done.complete(null);
+            return done;
+        }
+        try {
+            stage.take(full.duplicate(), done);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while handing on a block of " + path);
+        }
+        return done;
+    }
+
+    /** Waits for every block being written, and throws what a write threw. */
+    private void awaitInFlight() throws IOException {
+        while (!inFlight.isEmpty()) {
+            awaitOldest();
+        }
+    }
+
+    /** Waits for the oldest block being written, which is then free to fill again. */
+    private void awaitOldest() throws IOException {
+        InFlight oldest = inFlight.poll();
+        try {
+            oldest.write().get();
+            spares.add(oldest.block());
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw asIo(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while writing " + path);
+        }
+    }
+
+    private IOException asIo(Throwable t) {
+        return switch (t) {
+            case IOException io -> io;
+            case java.io.UncheckedIOException u -> u.getCause();
+            default -> new IOException("writing " + path + " failed: " + t, t);
+        };
     }
 
     /**
@@ -140,6 +303,9 @@ public final class BulkFileWriter extends OutputStream {
      */
     @Override
     public void flush() throws IOException {
+        if (!closed) {
+            awaitInFlight();
+        }
         if (!closed && block != null && block.position() > 0) {
             writeFully(channel, block.duplicate().flip(), written);
         }
@@ -160,6 +326,10 @@ public final class BulkFileWriter extends OutputStream {
         }
         closed = true;
         try {
+            awaitInFlight();
+            if (stage != null && block != null && block.position() > 0) {
+                awaitStaged(staged(block.duplicate().flip()));
+            }
             if (block != null && block.position() > 0) {
                 int n = block.position();
                 int whole = n - n % align;
@@ -175,8 +345,24 @@ public final class BulkFileWriter extends OutputStream {
             }
         } finally {
             block = null;
+            spares.clear();
+            inFlight.clear();
+            if (blockWriter != null) {
+                blockWriter.shutdownNow(); // idle unless a failure above left a write running; closing its channel ends it
+            }
             closeQuietly(direct);
             channel.close();
+        }
+    }
+
+    private void awaitStaged(java.util.concurrent.CompletableFuture<Void> done) throws IOException {
+        try {
+            done.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw asIo(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while closing " + path);
         }
     }
 

@@ -21,7 +21,7 @@ import java.io.InputStream;
  * Sent only to a peer that listed {@link #CAPABILITY} at hello; the frame's length counts
  * header and bytes and obeys the receiver's size limit like any other frame.
  *
- * @param data exactly the frame's bytes (an array of its own, never shared with the reader)
+ * @param data exactly the frame's bytes: an array of its own, or one its {@link Landing} lent
  */
 public record DataFrame(Kind kind, int phaseId, int index, int stream, byte[] data) implements Frame {
     /** The capability both sides list at hello to use data frames. */
@@ -52,6 +52,20 @@ public record DataFrame(Kind kind, int phaseId, int index, int stream, byte[] da
             }
             return null;
         }
+    }
+
+    /**
+     * Where a reader puts a data frame's bytes, chosen once its header is read: a receiver of
+     * many frames lends arrays it uses again, so that a large transfer does not make the JVM
+     * allocate and zero a fresh array per frame.
+     */
+    @FunctionalInterface
+    public interface Landing {
+        /** Frames' bytes in arrays of their own. */
+        Landing OWN = (kind, phaseId, index, length) -> null;
+
+        /** An array of exactly {@code length} bytes for the frame's bytes, or null for one of their own. */
+        byte[] arrayFor(Kind kind, int phaseId, int index, int length);
     }
 
     public DataFrame {
@@ -92,6 +106,20 @@ public record DataFrame(Kind kind, int phaseId, int index, int stream, byte[] da
         return at;
     }
 
+    /**
+     * Writes length prefix and header into {@code frame[0, HEADROOM)}, in front of the
+     * {@code len} bytes that follow them there.
+     */
+    public static void putHeader(java.nio.ByteBuffer frame, int len, Kind kind, int phaseId, int index, int stream) {
+        frame.putInt(0, HEADER + len);
+        frame.put(4, MARKER);
+        frame.put(5, (byte) kind.code);
+        frame.put(6, (byte) stream);
+        frame.put(7, (byte) 0);
+        frame.putInt(8, phaseId);
+        frame.putInt(12, index);
+    }
+
     /** The whole frame (length prefix included) as a new array; for tests and small messages. */
     public byte[] encode() {
         byte[] frame = new byte[HEADROOM + data.length];
@@ -111,13 +139,39 @@ public record DataFrame(Kind kind, int phaseId, int index, int stream, byte[] da
     }
 
     /**
-     * Reads the rest of a data frame whose length prefix ({@code length}) and marker byte were
-     * already read: the rest of the header, then the bytes straight into an array of their own.
+     * A data frame whose header was read and whose {@code length} bytes are next in the stream:
+     * whoever reads the frame decides where they go ({@link #readData}, or straight into a file).
+     */
+    public record Header(Kind kind, int phaseId, int index, int stream, int length) implements V2.Head {
+        /** Reads the frame's bytes into the array {@code landing} lends, or one of their own. */
+        public DataFrame readData(InputStream in, Landing landing) throws IOException {
+            // Straight into the array: readNBytes(int) would gather 8 KiB pieces and copy them again.
+            // Only a frame larger than ours ever are grows as its bytes arrive (see Frames.EAGER).
+            byte[] data;
+            int read;
+            if (length <= Frames.EAGER) {
+                byte[] lent = landing.arrayFor(kind, phaseId, index, length);
+                data = lent != null && lent.length == length ? lent : new byte[length];
+                read = in.readNBytes(data, 0, length);
+            } else {
+                data = in.readNBytes(length);
+                read = data.length;
+            }
+            if (read < length) {
+                throw new EOFException("connection closed inside a data frame (" + read + " of " + length + " bytes)");
+            }
+            return new DataFrame(kind, phaseId, index, stream, data);
+        }
+    }
+
+    /**
+     * Reads the rest of a data frame's header, whose length prefix ({@code length}) and marker
+     * byte were already read.
      *
      * @throws ProtocolException a header that makes no sense (the stream cannot be read further)
-     * @throws EOFException      the connection ended inside the frame
+     * @throws EOFException      the connection ended inside the header
      */
-    static DataFrame readRest(InputStream in, long length) throws IOException, ProtocolException {
+    static Header readHeader(InputStream in, long length) throws IOException, ProtocolException {
         if (length < HEADER) {
             throw new ProtocolException(V1.ERROR, "truncated data frame: " + length + " bytes, shorter than its "
                     + HEADER + "-byte header");
@@ -130,22 +184,7 @@ public record DataFrame(Kind kind, int phaseId, int index, int stream, byte[] da
         }
         Kind kind = Kind.of(header[1] & 0xff);
         checkHeader(header, 0, kind);
-        // Straight into the array: readNBytes(int) would gather 8 KiB pieces and copy them again.
-        // Only a frame larger than ours ever are grows as its bytes arrive (see Frames.EAGER).
-        int n = (int) (length - HEADER);
-        byte[] data;
-        int read;
-        if (n <= Frames.EAGER) {
-            data = new byte[n];
-            read = in.readNBytes(data, 0, n);
-        } else {
-            data = in.readNBytes(n);
-            read = data.length;
-        }
-        if (read < n) {
-            throw new EOFException("connection closed inside a data frame (" + read + " of " + n + " bytes)");
-        }
-        return fromHeader(header, 0, data);
+        return new Header(kind, getInt(header, 4), getInt(header, 8), header[2] & 0xff, (int) (length - HEADER));
     }
 
     private static DataFrame fromHeader(byte[] h, int at, byte[] data) throws ProtocolException {

@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -16,6 +18,7 @@ import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.stream.Stream;
+import java.util.function.Consumer;
 import java.util.zip.CRC32C;
 
 /**
@@ -33,6 +36,12 @@ import java.util.zip.CRC32C;
  * the conductor's side: over what it reads for a {@code put}, over what it receives for a
  * {@code get}. A peer that did not list {@link #CRC_CAPABILITY} at hello sends and checks
  * SHA-256 only, as before; the side facing it then computes SHA-256 too.
+ *
+ * <p>Over a socket with a channel (not TLS), data frames are sent from native memory, and a
+ * receiver that reads them itself can put the bytes of a large file's middle straight into the
+ * blocks written around the page cache ({@link Receiver#fill}), each block passing the SHA-256
+ * thread on its way to the disk: no copy through the heap on either side. What goes over the
+ * wire is the same.
  */
 public final class FileTransfer {
     public static final String BEGIN = "file_begin";
@@ -63,13 +72,53 @@ public final class FileTransfer {
             throw new IOException("this peer takes no data frames");
         }
 
+        /** Whether {@link #sendFrame(ByteBuffer)} writes native memory to the socket as it is. */
+        default boolean writesBuffers() {
+            return false;
+        }
+
+        /** Writes the frame between {@code frame}'s position and limit, in one piece. */
+        default void sendFrame(ByteBuffer frame) throws IOException {
+            byte[] b = new byte[frame.remaining()];
+            frame.get(b);
+            sendFrame(b, 0, b.length);
+        }
+
         /**
          * A sender over one connection: messages through {@code messages}, data frames (when the
          * peer takes them) written whole to {@code out}, under its lock as every other write is.
          */
         static Sender over(java.io.OutputStream out, Sender messages, boolean dataFrames, long peerLimit) {
+            return over(out, null, messages, dataFrames, peerLimit);
+        }
+
+        /**
+         * As {@link #over(java.io.OutputStream, Sender, boolean, long)}; {@code channel}, the
+         * socket's own when it has one (else null), writes data frames from native memory
+         * without the copy a socket's stream makes of an array.
+         */
+        static Sender over(java.io.OutputStream out, java.nio.channels.WritableByteChannel channel, Sender messages,
+                           boolean dataFrames, long peerLimit) {
             int limit = dataFrames ? (int) Math.min(Integer.MAX_VALUE, peerLimit) : 0;
             return new Sender() {
+                @Override
+                public boolean writesBuffers() {
+                    return channel != null;
+                }
+
+                @Override
+                public void sendFrame(ByteBuffer frame) throws IOException {
+                    if (channel == null) {
+                        Sender.super.sendFrame(frame);
+                        return;
+                    }
+                    synchronized (out) {
+                        while (frame.hasRemaining()) {
+                            channel.write(frame);
+                        }
+                    }
+                }
+
                 @Override
                 public void send(String type, ObjectNode data) throws IOException {
                     messages.send(type, data);
@@ -155,23 +204,27 @@ public final class FileTransfer {
         boolean frames = limit > DataFrame.HEADER;
         // Data frames: read each chunk just past the room for its header, so it goes out in one write.
         int chunk = frames ? Math.min(FRAME_CHUNK, limit - DataFrame.HEADER) : JSON_CHUNK;
-        int at = frames ? DataFrame.HEADROOM : 0;
-        byte[] buf = new byte[at + chunk];
-        try (InputStream in = Files.newInputStream(file)) {
-            int n;
-            while ((n = in.readNBytes(buf, at, chunk)) > 0) {
-                if (sha != null) {
-                    sha.update(buf, at, n);
-                }
-                crc.update(buf, at, n);
-                total += n;
-                if (frames) {
-                    int from = DataFrame.frameInPlace(buf, at, n, DataFrame.Kind.FILE, id, index, 0);
-                    out.sendFrame(buf, from, n + DataFrame.HEADROOM);
-                } else {
-                    ObjectNode d = ids(id, index);
-                    d.put("data", Base64.getEncoder().encodeToString(java.util.Arrays.copyOf(buf, n)));
-                    out.send(DATA, d);
+        if (frames && out.writesBuffers()) {
+            total = sendFrames(file, id, index, out, chunk, crc, sha);
+        } else {
+            int at = frames ? DataFrame.HEADROOM : 0;
+            byte[] buf = new byte[at + chunk];
+            try (InputStream in = Files.newInputStream(file)) {
+                int n;
+                while ((n = in.readNBytes(buf, at, chunk)) > 0) {
+                    if (sha != null) {
+                        sha.update(buf, at, n);
+                    }
+                    crc.update(buf, at, n);
+                    total += n;
+                    if (frames) {
+                        int from = DataFrame.frameInPlace(buf, at, n, DataFrame.Kind.FILE, id, index, 0);
+                        out.sendFrame(buf, from, n + DataFrame.HEADROOM);
+                    } else {
+                        ObjectNode d = ids(id, index);
+                        d.put("data", Base64.getEncoder().encodeToString(java.util.Arrays.copyOf(buf, n)));
+                        out.send(DATA, d);
+                    }
                 }
             }
         }
@@ -185,6 +238,39 @@ public final class FileTransfer {
         }
         out.send(FILE_DONE, done);
         return new Entry(relative, total, digest, check);
+    }
+
+    /**
+     * A file's bytes as data frames, each read from the file into native memory behind the room
+     * for its header and written from there: through arrays, the JDK copied every byte once more
+     * on the way in and once more on the way out.
+     */
+    private static long sendFrames(Path file, int id, int index, Sender out, int chunk, CRC32C crc, MessageDigest sha)
+            throws IOException {
+        long total = 0;
+        try (FileChannel in = FileChannel.open(file)) {
+            // No larger than the file: a folder of many small files must not take 256 KiB of native memory each.
+            int size = (int) Math.max(1, Math.min(chunk, in.size()));
+            ByteBuffer frame = ByteBuffer.allocateDirect(DataFrame.HEADROOM + size);
+            while (true) {
+                frame.clear().position(DataFrame.HEADROOM);
+                while (frame.hasRemaining() && in.read(frame) >= 0) {
+                    // until the chunk is full or the file ends
+                }
+                int n = frame.position() - DataFrame.HEADROOM;
+                if (n == 0) {
+                    return total;
+                }
+                ByteBuffer bytes = frame.duplicate().position(DataFrame.HEADROOM).limit(DataFrame.HEADROOM + n);
+                if (sha != null) {
+                    sha.update(bytes.duplicate());
+                }
+                crc.update(bytes);
+                total += n;
+                DataFrame.putHeader(frame, n, DataFrame.Kind.FILE, id, index, 0);
+                out.sendFrame(frame.flip());
+            }
+        }
     }
 
     private static ObjectNode ids(int id, int index) {
@@ -212,6 +298,9 @@ public final class FileTransfer {
      * sender's CRC32C (or, from a peer without it, SHA-256).
      */
     public static final class Receiver implements AutoCloseable {
+        /** For arrays nobody takes back. */
+        private static final Consumer<byte[]> KEEP = b -> {
+        };
         private final Path target;
         private final List<Entry> entries = new ArrayList<>();
         private OutputStream current;
@@ -236,19 +325,33 @@ public final class FileTransfer {
 
         /** Takes one frame: a file message or a data frame. */
         public boolean accept(Frame f) {
+            return accept(f, KEEP);
+        }
+
+        /**
+         * Takes one frame; a data frame's array is handed to {@code release} once its bytes are
+         * written and hashed (maybe on another thread), or at once if they are not wanted.
+         * Returns true when the transfer is over (see {@link #error()}).
+         */
+        public boolean accept(Frame f, Consumer<byte[]> release) {
             return switch (f) {
                 case V2.Message m -> accept(m.type(), m.data());
-                case DataFrame d -> acceptData(d.data());
+                case DataFrame d -> acceptData(d.data(), release);
             };
         }
 
         /** Takes the bytes of one data frame; returns true when the transfer is over (it failed). */
         public boolean acceptData(byte[] b) {
+            return acceptData(b, KEEP);
+        }
+
+        private boolean acceptData(byte[] b, Consumer<byte[]> release) {
             if (done) {
+                release.accept(b);
                 return true;
             }
             try {
-                write(b);
+                write(b, release);
             } catch (IOException e) {
                 fail(e.getMessage());
                 return true;
@@ -256,21 +359,69 @@ public final class FileTransfer {
             return false;
         }
 
-        private void write(byte[] b) throws IOException {
+        /**
+         * Whether a data frame's bytes can be read straight from the connection into the file
+         * ({@link #fill}): in the middle of a large file, once its blocks go around the page cache.
+         */
+        public boolean fillsInPlace() {
+            return !done && current instanceof BulkFileWriter w && w.fillsInPlace();
+        }
+
+        /**
+         * Reads a data frame's {@code n} bytes from {@code in} straight into the file's blocks,
+         * which pass the SHA-256 thread on their way to the disk (no array, no copy through the
+         * heap). Returns true when the transfer is over (it failed: see {@link #error()}).
+         *
+         * @throws IOException reading the connection failed (the file's own failures end the transfer instead)
+         */
+        public boolean fill(FrameInput in, int n) throws IOException {
+            BulkFileWriter w = (BulkFileWriter) current;
+            BulkFileWriter.BlockStage stage = sha == null ? NO_STAGE : sha::update;
+            int left = n;
+            boolean reading = false;
+            try {
+                while (left > 0) {
+                    java.nio.ByteBuffer room = w.room(left);
+                    int k = room.remaining();
+                    reading = true;
+                    in.readFully(room);
+                    reading = false;
+                    crc.update(room.flip());
+                    bytes += k;
+                    left -= k;
+                    w.commit(k, stage);
+                }
+                return false;
+            } catch (IOException | RuntimeException e) {
+                if (reading) {
+                    throw e;
+                }
+                fail(e.getMessage());
+                in.skipNBytes(left); // the frame's bytes are read to its end, wherever they were to go
+                return true;
+            }
+        }
+
+        private static final BulkFileWriter.BlockStage NO_STAGE = (bytes, hashed) -> hashed.complete(null);
+
+        private void write(byte[] b, Consumer<byte[]> release) throws IOException {
             if (current == null) {
+                release.accept(b);
                 throw new IOException("data before file_begin");
             }
             current.write(b);
-            if (sha != null) {
+            crc.update(b);
+            bytes += b.length;
+            if (sha == null) {
+                release.accept(b);
+            } else {
                 try {
-                    sha.update(b);
+                    sha.update(b, release);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new java.io.InterruptedIOException("interrupted while hashing '" + currentPath + "'");
                 }
             }
-            crc.update(b);
-            bytes += b.length;
         }
 
         private void fail(String why) {
@@ -287,7 +438,7 @@ public final class FileTransfer {
             try {
                 switch (type) {
                     case BEGIN -> begin(data.path("path").asText(""));
-                    case DATA -> write(Base64.getDecoder().decode(data.path("data").asText()));
+                    case DATA -> write(Base64.getDecoder().decode(data.path("data").asText()), KEEP);
                     case FILE_DONE -> finishFile(data.path("crc32c").asText(""), data.path("sha256").asText(""),
                             data.path("bytes").asLong());
                     case DONE -> {

@@ -49,7 +49,11 @@ public final class V2 {
     private V2() {
     }
 
-    public record Message(String type, ObjectNode data) implements Frame {
+    /** What a frame begins with: a whole message, or a data frame's header with its bytes still to read. */
+    public sealed interface Head permits Message, DataFrame.Header {
+    }
+
+    public record Message(String type, ObjectNode data) implements Frame, Head {
         @Override
         public int phaseId() {
             return data.path("id").asInt(-1);
@@ -65,10 +69,29 @@ public final class V2 {
      *                           (the stream is then out of step: end the connection)
      */
     public static Frame read(java.io.InputStream in, long limit) throws IOException, ProtocolException {
-        return switch (readRaw(in, limit)) {
+        return read(in, limit, DataFrame.Landing.OWN);
+    }
+
+    /** As {@link #read(java.io.InputStream, long)}, a data frame's bytes read into the array {@code landing} lends. */
+    public static Frame read(java.io.InputStream in, long limit, DataFrame.Landing landing) throws IOException, ProtocolException {
+        return switch (readHead(in, limit)) {
             case null -> null;
-            case Raw.Data d -> d.frame();
-            case Raw.Json j -> decode(j.body());
+            case Message m -> m;
+            case DataFrame.Header h -> h.readData(in, landing);
+        };
+    }
+
+    /**
+     * Reads a frame up to a data frame's bytes: a whole message, or a data frame's header (its
+     * bytes are then next in the stream and must be read before anything else), or null when
+     * the stream ended cleanly before a frame began.
+     */
+    public static Head readHead(java.io.InputStream in, long limit) throws IOException, ProtocolException {
+        return switch (readUndecoded(in, limit)) {
+            case null -> null;
+            case DataFrame.Header h -> h;
+            case byte[] body -> decode(body);
+            default -> throw new IllegalStateException("unreachable");
         };
     }
 
@@ -91,21 +114,31 @@ public final class V2 {
 
     /** As {@link #read}, without decoding a JSON message. */
     public static Raw readRaw(java.io.InputStream in, long limit) throws IOException, ProtocolException {
+        return switch (readUndecoded(in, limit)) {
+            case null -> null;
+            case DataFrame.Header h -> new Raw.Data(h.readData(in, DataFrame.Landing.OWN));
+            case byte[] body -> new Raw.Json(body);
+            default -> throw new IllegalStateException("unreachable");
+        };
+    }
+
+    /** A frame's JSON body, or a data frame's header with its bytes next in the stream, or null at a clean end. */
+    private static Object readUndecoded(java.io.InputStream in, long limit) throws IOException, ProtocolException {
         long length = Frames.readLength(in, limit);
         if (length < 0) {
             return null;
         }
         if (length == 0) {
-            return new Raw.Json(new byte[0]);
+            return new byte[0];
         }
         int first = in.read();
         if (first < 0) {
             throw new java.io.EOFException("connection closed inside a frame body (0 of " + length + " bytes)");
         }
         if ((byte) first == DataFrame.MARKER) {
-            return new Raw.Data(DataFrame.readRest(in, length));
+            return DataFrame.readHeader(in, length);
         }
-        return new Raw.Json(Frames.readBody(in, (int) length, (byte) first));
+        return Frames.readBody(in, (int) length, (byte) first);
     }
 
     /** The top-level "type" of a message, read up to it and no further; null when it is not there or not a string. */

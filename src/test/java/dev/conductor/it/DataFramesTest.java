@@ -333,6 +333,89 @@ class DataFramesTest {
         }
     }
 
+    /**
+     * The bytes in the middle of a large get are read from the socket's channel, without the
+     * socket's timeout: a player that goes silent inside such a frame is still lost, by name,
+     * within the link's silence and a heartbeat.
+     */
+    @Test
+    void aPlayerSilentInTheMiddleOfAGetsBytesIsLostByNameSoon() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Thread fake = Thread.ofPlatform().daemon().start(() -> fakePlayerStoppingInsideAGet(server));
+            Lab lab = new Lab(dir);
+            Path test = lab.worker("dut", "[Run]\nstep1: get: big.bin fetched.bin 60\n").write();
+            Files.writeString(lab.workerFile("dut"), Files.readString(lab.workerFile("dut"))
+                    .replace("cmdport: " + lab.cmdport("dut"), "cmdport: " + server.getLocalPort()));
+            TestPlan plan = PlanLoader.load(test);
+            EventLog log = new EventLog(List.of());
+            long t0 = System.nanoTime();
+            int code;
+            try (var transcripts = Transcripts.in(dir.resolve("run"))) {
+                code = new Conductor(plan, Conductor.Options.defaults(plan), log, transcripts).run();
+            }
+            assertThat(code).isNotZero();
+            assertThat(log.events().stream().filter(Event.WorkerLost.class::isInstance).map(Event.WorkerLost.class::cast)
+                    .filter(l -> l.phase() == dev.conductor.plan.Phase.RUN))
+                    .singleElement().satisfies(lost -> assertThat(lost.reason())
+                            .startsWith("player of worker 'dut' at 127.0.0.1:" + server.getLocalPort() + " went silent")
+                            .contains("in the middle of a file's data"));
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(WAIT);
+            fake.join(WAIT.toMillis());
+        }
+    }
+
+    /**
+     * Says hello and answers like a player; in the Run phase sends 12 MiB of a file as data
+     * frames, then the header of one more and a few of its bytes, and nothing after.
+     */
+    private static void fakePlayerStoppingInsideAGet(ServerSocket server) {
+        try (Socket s = server.accept()) {
+            s.setSoTimeout((int) WAIT.toMillis() * 2);
+            InputStream in = s.getInputStream();
+            OutputStream out = s.getOutputStream();
+            int runId = -1;
+            while (true) {
+                Frame f = V2.read(in, Frames.DEFAULT_LIMIT);
+                if (!(f instanceof V2.Message m)) {
+                    return;
+                }
+                int id = m.data().path("id").asInt();
+                switch (m.type()) {
+                    case V2.HELLO -> Frames.write(out, V2.encode(V2.WELCOME, data("player", "fake", "player_version", "0",
+                            "capabilities", List.of(DataFrame.CAPABILITY, "crc32c"), "nonce", "p", "auth", "none")));
+                    case V2.PROBE -> Frames.write(out, V2.encode(V2.PROBE_REPLY, data("t0", m.data().path("t0").asLong(),
+                            "t1", 0, "t2", 0)));
+                    case V2.PHASE -> {
+                        runId = "run".equals(m.data().path("phase").asText()) ? id : runId;
+                        Frames.write(out, V2.encode(V2.PHASE_OK, data("id", id)));
+                    }
+                    case V2.RUN -> {
+                        if (id != runId) {
+                            Frames.write(out, V2.encode(V2.PHASE_DONE, data("id", id)));
+                            continue;
+                        }
+                        Frames.write(out, V2.encode(V2.STEP_STARTED, data("id", id, "index", 0, "at", 0)));
+                        Frames.write(out, V2.encode("file_begin", data("id", id, "index", 0, "path", "")));
+                        byte[] frame = new DataFrame(DataFrame.Kind.FILE, id, 0, 0, new byte[256 * 1024]).encode();
+                        for (int i = 0; i < 48; i++) {
+                            out.write(frame);
+                        }
+                        out.write(frame, 0, 5000);
+                        out.flush();
+                        while (in.read() >= 0) {
+                            // silent, the connection open, until the conductor closes it
+                        }
+                        return;
+                    }
+                    default -> {
+                    }
+                }
+            }
+        } catch (Exception e) {
+            // The conductor closed the connection: what the test expects.
+        }
+    }
+
     private static byte[] concat(byte[] a, byte[] b) {
         byte[] c = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, c, a.length, b.length);

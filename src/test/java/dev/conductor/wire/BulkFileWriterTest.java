@@ -130,4 +130,63 @@ class BulkFileWriterTest {
         assertThatThrownBy(() -> w.write(data)).isInstanceOf(IOException.class).hasMessageContaining("closed");
         w.close(); // a second close does nothing
     }
+
+    /**
+     * Bytes read in place: once blocks go around the cache on the writer's thread, the caller
+     * puts the file's next bytes into the block's room; each block (and the tail) passes the
+     * stage, on another thread and in order, before the disk. The file is exact, the stage saw
+     * every byte from the first in place on, and array writes after that are refused.
+     */
+    @Test
+    void bytesReadInPlacePassTheStageInOrderAndTheFileIsExact() throws Exception {
+        Assumptions.assumeTrue(directIoWorksIn(dir), "the file system of " + dir + " refuses O_DIRECT: nothing to test here");
+        byte[] data = random(BulkFileWriter.BUFFERED + 4 * BulkFileWriter.BLOCK + 4099, 8);
+        int fromArrays = BulkFileWriter.BUFFERED + BulkFileWriter.BLOCK;
+        java.io.ByteArrayOutputStream staged = new java.io.ByteArrayOutputStream();
+        var stageThread = java.util.concurrent.Executors.newSingleThreadExecutor();
+        BulkFileWriter.BlockStage stage = (bytes, done) -> stageThread.execute(() -> {
+            byte[] b = new byte[bytes.remaining()];
+            bytes.get(b);
+            staged.writeBytes(b);
+            done.complete(null);
+        });
+        Path f = dir.resolve("in-place.bin");
+        try (BulkFileWriter w = BulkFileWriter.create(f)) {
+            w.write(data, 0, fromArrays);
+            assertThat(w.fillsInPlace()).isTrue();
+            for (int at = fromArrays; at < data.length; ) {
+                java.nio.ByteBuffer room = w.room(Math.min(100_003, data.length - at));
+                int n = room.remaining();
+                room.put(data, at, n);
+                w.commit(n, stage);
+                at += n;
+            }
+            assertThatThrownBy(() -> w.write(data, 0, 1)).isInstanceOf(IllegalStateException.class);
+        } finally {
+            stageThread.shutdown();
+        }
+        assertThat(Files.readAllBytes(f)).isEqualTo(data);
+        assertThat(staged.toByteArray()).isEqualTo(java.util.Arrays.copyOfRange(data, fromArrays, data.length));
+    }
+
+    @Test
+    void aStageThatFailsFailsTheFile() throws Exception {
+        Assumptions.assumeTrue(directIoWorksIn(dir), "the file system of " + dir + " refuses O_DIRECT: nothing to test here");
+        byte[] data = random(BulkFileWriter.BUFFERED + 3 * BulkFileWriter.BLOCK, 9);
+        int fromArrays = BulkFileWriter.BUFFERED + BulkFileWriter.BLOCK;
+        BulkFileWriter.BlockStage failing = (bytes, done) -> done.completeExceptionally(new IOException("stage refused"));
+        BulkFileWriter w = BulkFileWriter.create(dir.resolve("failed.bin"));
+        w.write(data, 0, fromArrays);
+        assertThatThrownBy(() -> {
+            for (int at = fromArrays; at < data.length; ) {
+                java.nio.ByteBuffer room = w.room(data.length - at);
+                int n = room.remaining();
+                room.put(data, at, n);
+                w.commit(n, failing);
+                at += n;
+            }
+            w.close();
+        }).isInstanceOf(IOException.class).hasMessageContaining("stage refused");
+        w.close();
+    }
 }

@@ -198,4 +198,155 @@ class FileTransferTest {
             assertThat(m.data().path("error").asText()).contains("does not exist");
         });
     }
+
+    private static boolean directIoWorksIn(Path folder) {
+        Path probe = folder.resolve(".direct-probe");
+        try (var ignored = java.nio.channels.FileChannel.open(probe, java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.WRITE, com.sun.nio.file.ExtendedOpenOption.DIRECT)) {
+            return true;
+        } catch (java.io.IOException | UnsupportedOperationException e) {
+            return false;
+        } finally {
+            try {
+                Files.deleteIfExists(probe);
+            } catch (java.io.IOException ignored) {
+                // The temporary folder goes anyway.
+            }
+        }
+    }
+
+    /**
+     * A get as the conductor and the player make it over real sockets on 127.0.0.1 with channels:
+     * the sender writes its frames from native memory, the receiver reads the bytes of the
+     * file's middle straight into its blocks ({@link FileTransfer.Receiver#fill}), as V2Link's
+     * reader does. {@code damageFrame} (when at least 0) has one byte of that data frame flipped
+     * on the way. Returns the receiver.
+     */
+    private FileTransfer.Receiver getOverLoopback(byte[] content, int damageFrame, int[] inPlace) throws Exception {
+        Files.write(dir.resolve("big.bin"), content);
+        FileTransfer.Receiver r = getOverLoopback(dir.resolve("big.bin"), dir.resolve("copy.bin"), damageFrame, inPlace);
+        assertThat(r.entries().stream().mapToLong(FileTransfer.Entry::bytes).sum())
+                .isEqualTo(r.error() == null ? content.length : 0);
+        return r;
+    }
+
+    private FileTransfer.Receiver getOverLoopback(Path source, Path target, int damageFrame, int[] inPlace) throws Exception {
+        try (var server = java.nio.channels.ServerSocketChannel.open()
+                .bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0))) {
+            var senderDone = new java.util.concurrent.CompletableFuture<List<FileTransfer.Entry>>();
+            Thread.ofPlatform().daemon().start(() -> {
+                try (var ch = java.nio.channels.SocketChannel.open(server.getLocalAddress())) {
+                    var out = ch.socket().getOutputStream();
+                    FileTransfer.Sender real = FileTransfer.Sender.over(out, ch, (t, d) -> Frames.write(out, V2.encode(t, d)),
+                            true, Frames.DEFAULT_LIMIT);
+                    int[] frames = {0};
+                    FileTransfer.Sender sender = new FileTransfer.Sender() {
+                        @Override
+                        public void send(String type, ObjectNode data) throws java.io.IOException {
+                            real.send(type, data);
+                        }
+
+                        @Override
+                        public int dataFrameLimit() {
+                            return real.dataFrameLimit();
+                        }
+
+                        @Override
+                        public boolean writesBuffers() {
+                            return true;
+                        }
+
+                        @Override
+                        public void sendFrame(java.nio.ByteBuffer frame) throws java.io.IOException {
+                            if (frames[0]++ == damageFrame) {
+                                int at = frame.position() + DataFrame.HEADROOM + 1000;
+                                frame.put(at, (byte) ~frame.get(at));
+                            }
+                            real.sendFrame(frame);
+                        }
+                    };
+                    senderDone.complete(FileTransfer.send(source, 3, 0, sender, false));
+                } catch (Exception e) {
+                    senderDone.completeExceptionally(e);
+                }
+            });
+            try (var ch = server.accept()) {
+                ch.socket().setSoTimeout(30_000);
+                var in = new FrameInput(ch.socket().getInputStream(), ch, 64 * 1024);
+                var r = new FileTransfer.Receiver(target, true);
+                boolean over = false;
+                while (!over) {
+                    V2.Head head = V2.readHead(in, Frames.DEFAULT_LIMIT);
+                    if (head instanceof DataFrame.Header h && r.fillsInPlace()) {
+                        inPlace[0]++;
+                        over = r.fill(in, h.length());
+                    } else {
+                        over = r.accept(switch (head) {
+                            case V2.Message m -> m;
+                            case DataFrame.Header h -> h.readData(in, DataFrame.Landing.OWN);
+                        });
+                    }
+                }
+                r.close();
+                senderDone.get(30, java.util.concurrent.TimeUnit.SECONDS);
+                return r;
+            }
+        }
+    }
+
+    @Test
+    void aLargeGetOverLoopbackSocketsIsReadStraightIntoTheFileAndArrivesExact() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(directIoWorksIn(dir), "no O_DIRECT in " + dir + ": no blocks to fill");
+        byte[] big = new byte[(24 << 20) + 12_345];
+        new java.util.Random(10).nextBytes(big);
+        int[] inPlace = {0};
+        FileTransfer.Receiver r = getOverLoopback(big, -1, inPlace);
+        assertThat(r.error()).isNull();
+        String expected = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(big));
+        assertThat(r.entries()).singleElement().satisfies(e -> {
+            assertThat(e.sha256()).isEqualTo(expected);
+            assertThat(e.bytes()).isEqualTo(big.length);
+        });
+        // The first 8 MiB go through arrays (the page cache's part, then the first block); the rest in place.
+        assertThat(inPlace[0]).isEqualTo((big.length - (8 << 20) + FileTransfer.FRAME_CHUNK - 1) / FileTransfer.FRAME_CHUNK);
+        assertThat(Files.readAllBytes(dir.resolve("copy.bin"))).isEqualTo(big);
+    }
+
+    @Test
+    void aFolderOfLargeFilesIsReadStraightIntoEachFileInTurn() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(directIoWorksIn(dir), "no O_DIRECT in " + dir + ": no blocks to fill");
+        Path src = dir.resolve("src");
+        Files.createDirectories(src.resolve("sub"));
+        byte[] a = new byte[(13 << 20) + 1];
+        byte[] b = new byte[(11 << 20) + 77];
+        new java.util.Random(12).nextBytes(a);
+        new java.util.Random(13).nextBytes(b);
+        Files.write(src.resolve("a.bin"), a);
+        Files.write(src.resolve("sub/b.bin"), b);
+        Files.writeString(src.resolve("small.txt"), "small\n");
+        int[] inPlace = {0};
+        FileTransfer.Receiver r = getOverLoopback(dir.resolve("src"), dir.resolve("dst"), -1, inPlace);
+        assertThat(r.error()).isNull();
+        assertThat(r.entries()).extracting(FileTransfer.Entry::path).containsExactly("a.bin", "small.txt", "sub/b.bin");
+        var sha = java.util.HexFormat.of();
+        assertThat(r.entries().getFirst().sha256())
+                .isEqualTo(sha.formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(a)));
+        assertThat(r.entries().getLast().sha256())
+                .isEqualTo(sha.formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(b)));
+        assertThat(inPlace[0]).isEqualTo(21 + 13);
+        assertThat(Files.readAllBytes(dir.resolve("dst/a.bin"))).isEqualTo(a);
+        assertThat(Files.readAllBytes(dir.resolve("dst/sub/b.bin"))).isEqualTo(b);
+        assertThat(Files.readString(dir.resolve("dst/small.txt"))).isEqualTo("small\n");
+    }
+
+    @Test
+    void aByteDamagedOnItsWayStraightIntoTheFileIsNoticed() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(directIoWorksIn(dir), "no O_DIRECT in " + dir + ": no blocks to fill");
+        byte[] big = new byte[20 << 20];
+        new java.util.Random(11).nextBytes(big);
+        int[] inPlace = {0};
+        FileTransfer.Receiver r = getOverLoopback(big, 60, inPlace);
+        assertThat(inPlace[0]).isPositive();
+        assertThat(r.error()).contains("'' arrived damaged").contains("crc32c");
+    }
 }
