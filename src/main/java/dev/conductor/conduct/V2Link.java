@@ -113,6 +113,7 @@ final class V2Link implements WorkerLink {
     /** Which trial and phase each phase id was, for output of spawned steps arriving later. */
     private final Map<Integer, int[]> phaseOfId = new ConcurrentHashMap<>();
     private volatile String brokenReason;
+    private final Object brokenLock = new Object();
     private volatile Reporter lateReporter;
     private final ClockWindow clocks = new ClockWindow();
     /** Answered probes, by their t0, for the prober waiting for them. */
@@ -502,13 +503,19 @@ final class V2Link implements WorkerLink {
     }
 
     private void markBroken(String reason) {
-        if (brokenReason == null) {
-            brokenReason = reason;
+        // The first reason is the one told everywhere: closing the socket below wakes the reader,
+        // whose "connection lost" may reach the queues before the cause that closed it.
+        String first;
+        synchronized (brokenLock) {
+            if (brokenReason == null) {
+                brokenReason = reason;
+            }
+            first = brokenReason;
         }
-        control.add(new Incoming.Broken(reason));
+        control.add(new Incoming.Broken(first));
         close(socket);
         // Make room if the queue is full: the collector must learn of the break.
-        while (!events.offer(new Incoming.Broken(reason))) {
+        while (!events.offer(new Incoming.Broken(first))) {
             events.poll();
         }
     }
@@ -970,7 +977,9 @@ final class V2Link implements WorkerLink {
                 // Going away anyway.
             }
         }
-        brokenReason = brokenReason == null ? "closed" : brokenReason;
+        synchronized (brokenLock) {
+            brokenReason = brokenReason == null ? "closed" : brokenReason;
+        }
         if (beat != null) {
             beat.interrupt();
         }
