@@ -69,15 +69,8 @@ public final class RealtimeGate implements AutoCloseable {
     RealtimeGate(PreciseClock clock, boolean wanted, String name, List<String> chrt) {
         this.clock = clock;
         this.name = name;
-        this.thread = Thread.ofPlatform().daemon().name(THREAD_PREFIX + name).start(() -> serve(wanted, chrt));
+        this.thread = Thread.ofPlatform().daemon().name("rt-gate-" + name).start(() -> serve(wanted, chrt));
     }
-
-    /** Whether the calling thread is a gate's own (it runs at real-time priority where the system allows). */
-    public static boolean onGateThread() {
-        return Thread.currentThread().getName().startsWith(THREAD_PREFIX);
-    }
-
-    private static final String THREAD_PREFIX = "rt-gate-";
 
     /** How the gate's thread runs, {@code realtime (SCHED_FIFO 1)} or {@code normal (why)}; waits up to 10 s to know. */
     public String priority() {
@@ -226,17 +219,20 @@ public final class RealtimeGate implements AutoCloseable {
     }
 
     private static String raiseAndSay(List<String> chrt, String what) {
-        String tid;
         try {
-            tid = Files.readSymbolicLink(Path.of("/proc/thread-self")).getFileName().toString();
+            String tid = Files.readSymbolicLink(Path.of("/proc/thread-self")).getFileName().toString();
+            return raiseAndSay(chrt, what, tid, true);
         } catch (IOException | UnsupportedOperationException e) {
-            tid = null;
+            return say("normal (cannot tell this thread's id from /proc/thread-self: " + e.getMessage() + ")", what);
         }
-        return raiseAndSay(chrt, what, tid, true);
     }
 
     private static String raiseAndSay(List<String> chrt, String what, String tid, boolean resetOnFork) {
-        String said = tid == null ? "normal (cannot tell this thread's id from /proc/thread-self)" : raise(chrt, tid, resetOnFork);
+        return say(raise(chrt, tid, resetOnFork), what);
+    }
+
+    /** Logs how {@code what} runs now ({@code said}, as {@link #raise} words it) and returns it. */
+    private static String say(String said, String what) {
         if (said.startsWith("realtime")) {
             log.debug("{} at real-time priority (SCHED_FIFO 1)", what);
         } else {

@@ -38,11 +38,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * step, each a millisecond or more of CPU on a virtual machine, and a {@code ProcessBuilder}
  * start that costs the starting thread a few hundred microseconds more: on a machine that many
  * players share, both made the starts of a phase late, one player after another
- * (docs/PERFORMANCE.md). The launcher keeps {@link #SPARES} children forked ahead ("spares"):
- * each already leads its own session and group and has its stdin, stdout and stderr connected
- * to FIFOs whose other ends this JVM holds. A step takes a spare, writes it what to run ahead
- * of time, and starts it with one byte: one write at the start instant, then one program load,
- * the shell's.
+ * (docs/PERFORMANCE.md). Where steps start through it ({@code --step-launcher perl}), the
+ * launcher keeps {@link #SPARES} children forked ahead ("spares"): each already leads its own
+ * session and group and has its stdin, stdout and stderr connected to FIFOs whose other ends
+ * this JVM holds. A step takes a spare and writes it what to run and when; the spare waits for
+ * that instant itself, says when it woke, and becomes the step's shell: one program load, and
+ * no thread of this JVM that has to be on time.
  *
  * <p>Group signals and "which groups still have a member" go to the launcher too: each was a
  * {@code /bin/kill} started, or a read of every process's {@code /proc} stat.
@@ -70,7 +71,7 @@ final class Launcher implements AutoCloseable {
     private final BlockingQueue<Spare> ready = new LinkedBlockingQueue<>();
     /** Spares asked for and not come yet. */
     private int asked;
-    /** How many spares it keeps ready: 0 where steps start through the JVM and it only signals groups. */
+    /** How many spares it was asked to keep ready: 0 where steps start through the JVM and it only signals groups. */
     private final int spares;
     private final Map<Long, CompletableFuture<Integer>> exits = new ConcurrentHashMap<>();
     private final Map<String, CompletableFuture<List<Long>>> answers = new ConcurrentHashMap<>();
@@ -78,7 +79,10 @@ final class Launcher implements AutoCloseable {
     private final CompletableFuture<Void> started = new CompletableFuture<>();
     /** Why the launcher can no longer be used, or null while it can. */
     private volatile String gone;
-    /** A spare waits for its instant itself (see {@link Spare#arm}); else it starts when it is told. */
+    /**
+     * Its perl has Time::HiRes, with which a spare waits for its instant: without it, it keeps no
+     * spares and steps start through the JVM.
+     */
     private volatile boolean timed;
     /** A spare leaves real-time priority before it runs anything: the launcher may have it. */
     private volatile boolean drops;
@@ -107,7 +111,8 @@ final class Launcher implements AutoCloseable {
      */
     static Optional<Launcher> start(Path folder, int pipeSize, int spares, boolean realtime) {
         if (!Files.isExecutable(PERL)) {
-            log.info("no {}: steps start through the JVM and setsid (slower to start, see docs/PERFORMANCE.md)", PERL);
+            log.info("no {}: no step launcher (steps start through the JVM, and a player killed outright leaves its steps"
+                    + " running)", PERL);
             return Optional.empty();
         }
         Path dir = null;
@@ -133,7 +138,10 @@ final class Launcher implements AutoCloseable {
                 l.close();
                 throw new IOException(why);
             }
-            if (realtime && spares > 0 && l.timed && l.drops) {
+            if (spares > 0 && !l.timed) {
+                log.info("{} has no Time::HiRes (Debian's perl package): steps start through the JVM", PERL);
+            }
+            if (realtime && l.startsSteps() && l.drops) {
                 dev.conductor.clock.RealtimeGate.raiseProcessAndItsChildren(l.perl.pid(),
                         "the step launcher (its spares wake at their instant)");
             }
@@ -172,15 +180,18 @@ final class Launcher implements AutoCloseable {
      * @throws IOException when the launcher is gone or gave none in time (start the step another way)
      */
     Spare take() throws IOException {
-        if (spares == 0) {
+        String gone = this.gone;
+        if (gone != null) {
+            throw new IOException("the step launcher is gone: " + gone);
+        }
+        if (!startsSteps()) {
             throw new IOException("the step launcher keeps no spares (steps start through the JVM)");
         }
         long deadline = System.nanoTime() + ANSWER.toNanos();
         while (true) {
             refill();
-            String why = gone;
-            if (why != null) {
-                throw new IOException("the step launcher is gone: " + why);
+            if (this.gone != null) {
+                throw new IOException("the step launcher is gone: " + this.gone);
             }
             Spare s;
             try {
@@ -203,7 +214,7 @@ final class Launcher implements AutoCloseable {
     }
 
     private synchronized void refill() {
-        while (gone == null && ready.size() + asked < spares) {
+        while (startsSteps() && ready.size() + asked < spares) {
             asked++;
             try {
                 request("spare s" + ids.incrementAndGet());
@@ -241,11 +252,6 @@ final class Launcher implements AutoCloseable {
         } catch (IOException e) {
             log.debug("telling the step launcher of group {}: {}", group, e.getMessage());
         }
-    }
-
-    /** Whether a spare waits for its instant itself ({@link Spare#arm} with the instant ahead of time). */
-    boolean timed() {
-        return timed;
     }
 
     /** Groups this JVM is done with: the launcher no longer kills them when the JVM goes. */
@@ -306,7 +312,9 @@ final class Launcher implements AutoCloseable {
                 try {
                     reply(line.split(" "));
                 } catch (IOException | RuntimeException e) {
-                    log.warn("the step launcher's reply '{}': {}", line, e.toString());
+                    if (gone == null) {
+                        log.warn("the step launcher's reply '{}': {}", line, e.toString());
+                    }
                 }
             }
         } catch (IOException e) {
@@ -332,7 +340,9 @@ final class Launcher implements AutoCloseable {
             }
             case "spare" -> {
                 arrived();
-                spareArrived(w[1], Long.parseLong(w[2]));
+                if (gone == null) {
+                    spareArrived(w[1], Long.parseLong(w[2]));
+                } // else: closing, the launcher kills its spares as it exits
             }
             case "failed" -> {
                 if (w[1].startsWith("s")) {
@@ -433,9 +443,9 @@ final class Launcher implements AutoCloseable {
         return gone == null;
     }
 
-    /** True while steps are to start through it (it keeps spares, and works). */
+    /** True while steps are to start through it (it was asked for spares, can keep them, and works). */
     boolean startsSteps() {
-        return spares > 0 && gone == null;
+        return spares > 0 && timed && gone == null;
     }
 
     /**
@@ -458,7 +468,6 @@ final class Launcher implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        deleteQuietly(dir);
     }
 
     private static void deleteQuietly(Path dir) {
@@ -509,10 +518,6 @@ final class Launcher implements AutoCloseable {
             return pid;
         }
 
-        /** Whether it waits for its instant itself (see {@link Launcher#timed}). */
-        boolean timed() {
-            return launcher.timed;
-        }
 
         /**
          * Writes the spare what it will run: {@code command}, as {@code /bin/sh -c} would run it,
@@ -567,9 +572,8 @@ final class Launcher implements AutoCloseable {
 
         /**
          * Tells the spare when to start: at {@code monotonicNanos} ({@link System#nanoTime()}'s
-         * clock), or at once for 0 (or an instant passed). Where the launcher is {@link #timed},
-         * the spare waits for the instant itself, so this may come ahead of it; elsewhere it
-         * starts when this is written. One write either way.
+         * clock), or at once for 0 (or an instant passed). It waits for the instant itself, so
+         * this may come ahead of it. One write.
          */
         void arm(long monotonicNanos) throws IOException {
             go.write((Math.max(0, monotonicNanos) + "\n").getBytes(StandardCharsets.US_ASCII));
@@ -578,8 +582,7 @@ final class Launcher implements AutoCloseable {
 
         /**
          * Waits until the spare says it woke for its start, and returns when, in nanoseconds of
-         * {@link System#nanoTime()}'s clock (0 where the launcher is not {@link #timed}: then the
-         * start was the {@link #arm}).
+         * {@link System#nanoTime()}'s clock.
          *
          * @throws IOException it ended before it started (the exit code says why)
          */
@@ -601,15 +604,12 @@ final class Launcher implements AutoCloseable {
 
         /** After the start: closes what this side no longer needs (stdin, where it is /dev/null). */
         private void settle() {
-            try {
-                if (!stdinPipe) {
+            if (!stdinPipe) {
+                try {
                     in.close();
+                } catch (IOException ignored) {
+                    // Closing a pipe's end: nothing to report.
                 }
-                if (!launcher.timed) {
-                    st.close(); // never read: the start was the arm
-                }
-            } catch (IOException ignored) {
-                // Closing a pipe's end: nothing to report.
             }
         }
 

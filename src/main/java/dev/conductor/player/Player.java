@@ -51,7 +51,7 @@ public final class Player implements AutoCloseable {
      * @param realtimeStart  v2: start each phase's first step from a thread of real-time priority
      *                       where the system allows it (see {@code StartGate}); on by default
      * @param stepLauncher   start steps through the player's launcher (see {@link Launcher}) where
-     *                       perl is there; on by default, off to start them through the JVM and setsid
+     *                       perl is there; off by default: they start through the JVM and setsid
      */
     public record Options(InetSocketAddress bind, String name, long maxMessageSize, Duration readDeadline,
                           Path workDir, Optional<byte[]> token, Optional<javax.net.ssl.SSLContext> tls,
@@ -113,7 +113,7 @@ public final class Player implements AutoCloseable {
     private final Thread acceptor;
     private final dev.conductor.clock.PreciseClock clock = new dev.conductor.clock.PreciseClock();
     private final Set<V2Session> sessions = java.util.concurrent.ConcurrentHashMap.newKeySet();
-    /** Starts steps and signals their groups; null where there is none (see {@link Options#stepLauncher}). */
+    /** Signals the steps' groups, and starts the steps where {@link Options#stepLauncher} says; null without perl. */
     private final Launcher launcher;
 
     private Player(Options options, ServerSocket server, Launcher launcher) {
@@ -155,7 +155,7 @@ public final class Player implements AutoCloseable {
                 options.stepLauncher() ? Launcher.SPARES : 0, options.realtimeStart()).orElse(null);
         Player p = new Player(options, server, launcher);
         if (options.realtimeStart()) {
-            raiseVmThread();
+            VmThread.raise();
         }
         p.acceptor.start();
         return p;
@@ -168,17 +168,26 @@ public final class Player implements AutoCloseable {
      * players, that took milliseconds (docs/PERFORMANCE.md). A young collection of a player's
      * small heap takes a millisecond or less of CPU.
      */
-    private static void raiseVmThread() {
-        try (var tasks = java.nio.file.Files.list(Path.of("/proc/self/task"))) {
-            for (Path t : tasks.toList()) {
-                if ("VM Thread".equals(dev.conductor.fixture.ProcFiles.read(t.resolve("comm")).strip())) {
-                    dev.conductor.clock.RealtimeGate.raiseProcess(Long.parseLong(t.getFileName().toString()),
-                            "the JVM's VM thread (garbage collection)");
-                    return;
+    private static final class VmThread {
+        /** How it runs: raised once per JVM, however many players the JVM serves (conduct --local, tests). */
+        private static final String PRIORITY = raiseIt();
+
+        static void raise() {
+            log.debug("the JVM's VM thread: {}", PRIORITY);
+        }
+
+        private static String raiseIt() {
+            try (var tasks = java.nio.file.Files.list(Path.of("/proc/self/task"))) {
+                for (Path t : tasks.toList()) {
+                    if ("VM Thread".equals(dev.conductor.fixture.ProcFiles.read(t.resolve("comm")).strip())) {
+                        return dev.conductor.clock.RealtimeGate.raiseProcess(Long.parseLong(t.getFileName().toString()),
+                                "the JVM's VM thread (garbage collection)");
+                    }
                 }
+                return "normal (no VM Thread in /proc/self/task)";
+            } catch (IOException | RuntimeException e) {
+                return "normal (cannot find the JVM's VM thread: " + e + ")";
             }
-        } catch (IOException | RuntimeException e) {
-            log.debug("cannot find the JVM's VM thread: {}", e.toString());
         }
     }
 
@@ -190,7 +199,7 @@ public final class Player implements AutoCloseable {
      */
     public String warmUp() {
         ProcessGroups.tryLargePipes(); // once, now, rather than at the first spawned step's start instant
-        return WarmUp.run(this, options);
+        return WarmUp.run(this, options, clock);
     }
 
     /** Where the command port really listens (the port is resolved when 0 was asked for). */

@@ -27,6 +27,7 @@ import java.util.concurrent.TimeUnit;
  * environment (options perl would take as its own), a spawned step starts as the others do.
  */
 public final class ProcessGroups {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ProcessGroups.class);
     private static final Path SETSID = Path.of("/usr/bin/setsid");
     private static final Path KILL = Path.of("/bin/kill");
     private static final Path PERL = Path.of("/usr/bin/perl");
@@ -127,7 +128,7 @@ public final class ProcessGroups {
                 Thread.currentThread().interrupt();
                 why = "interrupted";
             }
-            org.slf4j.LoggerFactory.getLogger(ProcessGroups.class).warn(
+            log.warn(
                     "{} does not work here ({}): spawned steps start with setsid and the kernel's 64 KiB pipes", PERL, why);
             return false;
         }
@@ -265,7 +266,7 @@ public final class ProcessGroups {
                 launcher.signal(pgids, signal);
                 return pgids;
             } catch (IOException e) {
-                org.slf4j.LoggerFactory.getLogger(ProcessGroups.class).warn("signalling {} through the step launcher: {}",
+                log.warn("signalling {} through the step launcher: {}",
                         pgids, e.getMessage());
             }
         }
@@ -340,7 +341,7 @@ public final class ProcessGroups {
             try {
                 return new java.util.HashSet<>(launcher.live(groups));
             } catch (IOException e) {
-                org.slf4j.LoggerFactory.getLogger(ProcessGroups.class).warn("asking the step launcher which groups live: {}",
+                log.warn("asking the step launcher which groups live: {}",
                         e.getMessage());
             }
         }

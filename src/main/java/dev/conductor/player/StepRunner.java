@@ -305,13 +305,12 @@ final class StepRunner {
     }
 
     /**
-     * Through the launcher: a spare told what to run ahead of time. Where the launcher is
-     * {@link Launcher#timed timed}, the spare is given its instant ({@link #arm}) as soon as it is
-     * known and wakes for it itself, noting the time it woke: the step's start time is the
-     * process's own, and no thread of this JVM has to be on time for it. Elsewhere the start is
-     * one write at the instant ({@link #forkNow}, from a start gate). Its group is registered
-     * only once it started, as any step's: a phase is made ready while the one before runs, and
-     * the end of a trial's Reset kills the groups registered by then.
+     * Through the launcher: a spare told what to run ahead of time, and given its instant
+     * ({@link #arm}) as soon as that is known; it wakes for it itself, noting the time it woke:
+     * the step's start time is the process's own, and no thread of this JVM has to be on time
+     * for it. Its group is registered only once it started, as any step's: a phase is made ready
+     * while the one before runs, and the end of a trial's Reset kills the groups registered by
+     * then.
      */
     final class SpareFork implements ShellFork {
         private final Launcher.Spare spare;
@@ -321,11 +320,6 @@ final class StepRunner {
         private SpareFork(Launcher.Spare spare, LaunchedProcess process) {
             this.spare = spare;
             this.process = process;
-        }
-
-        /** Whether the spare waits for its instant itself (then {@link #arm} it as early as can be). */
-        boolean timed() {
-            return spare.timed();
         }
 
         /** Gives the spare its start: {@code atMicros} on this player's clock, 0 for at once. */
@@ -345,9 +339,8 @@ final class StepRunner {
             long t0 = System.nanoTime();
             try {
                 long woke = spare.started();
-                long nanos = woke > 0 ? woke : t0;
                 register();
-                return new Forked(dev.conductor.clock.PreciseClock.toInstant(clock.microsOfNanoTime(nanos)), nanos,
+                return new Forked(dev.conductor.clock.PreciseClock.toInstant(clock.microsOfNanoTime(woke)), woke,
                         process, null);
             } catch (IOException e) {
                 return new Forked(clock.now(), t0, null, e);
@@ -373,26 +366,10 @@ final class StepRunner {
             return forkNow().processOrThrow();
         }
 
-        /**
-         * Starts it now. Where the spare is not timed, the start time is taken right before the
-         * one write that starts it, and on a start gate's thread (real-time priority, see
-         * {@link dev.conductor.clock.RealtimeGate}) the thread then lets the CPU go before it
-         * notes the new group: the other players' gates, due at the same instant on a shared
-         * machine, write theirs first instead of waiting for this one's bookkeeping.
-         */
+        /** Starts it now; the start time is the one it says it woke at. */
         Forked forkNow() throws IOException {
-            if (spare.timed()) {
-                arm(0);
-                return started();
-            }
-            long micros = clock.micros();
-            long nanos = System.nanoTime();
             arm(0);
-            if (dev.conductor.clock.RealtimeGate.onGateThread()) {
-                Thread.yield();
-            }
-            register();
-            return new Forked(dev.conductor.clock.PreciseClock.toInstant(micros), nanos, process, null);
+            return started();
         }
 
         @Override
@@ -695,7 +672,6 @@ final class StepRunner {
             }
         });
     }
-
 
     private static void awaitQuietly(Process p, Duration limit) {
         try {

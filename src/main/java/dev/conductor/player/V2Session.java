@@ -199,7 +199,7 @@ final class V2Session {
                     return;
                 }
                 boolean goOn = switch (frame) {
-                    case V2.Raw.Data d -> handle(d.frame());
+                    case V2.Raw.Data d -> handle(d.header().readData(in, DataFrame.Landing.OWN));
                     case V2.Raw.Json j -> READER_HANDLES.contains(j.type()) ? handleNow(j.body()) : handOn(j.body());
                 };
                 if (!goOn) {
@@ -443,7 +443,7 @@ final class V2Session {
                 // phase's own thread may not get a CPU before the instant on a busy machine.
                 StepRunner.Prepared first = pending.held();
                 StepRunner.Start start = steps.now();
-                if (pending.firstFork() instanceof StepRunner.SpareFork spare && spare.timed()) {
+                if (pending.firstFork() instanceof StepRunner.SpareFork spare) {
                     // The spare waits for the instant itself: told now, no thread of ours involved.
                     start = steps.timed(spare, instant);
                 } else if (instant > 0) {

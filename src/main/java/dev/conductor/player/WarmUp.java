@@ -38,7 +38,8 @@ final class WarmUp {
      * @return null when it went through, else what went wrong (the player works anyway: it only
      *         was not warmed up)
      */
-    static String run(Player player, Player.Options options) {
+    /** @param clock the player's own, which its sessions read the start instants with */
+    static String run(Player player, Player.Options options, dev.conductor.clock.PreciseClock clock) {
         if (options.tls().isPresent()) {
             return "skipped: the command port requires TLS";
         }
@@ -64,7 +65,6 @@ final class WarmUp {
                 Frames.write(s.getOutputStream(), V2.encode(V2.AUTH, auth));
                 expect(in, options, V2.AUTH_OK);
             }
-            dev.conductor.clock.PreciseClock clock = new dev.conductor.clock.PreciseClock();
             for (int id = 1; id <= PHASES; id++) {
                 ObjectNode probe = Json.object();
                 probe.put("t0", 0);

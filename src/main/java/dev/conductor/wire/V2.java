@@ -87,11 +87,10 @@ public final class V2 {
      * the stream ended cleanly before a frame began.
      */
     public static Head readHead(java.io.InputStream in, long limit) throws IOException, ProtocolException {
-        return switch (readUndecoded(in, limit)) {
+        return switch (readRaw(in, limit)) {
             case null -> null;
-            case DataFrame.Header h -> h;
-            case byte[] body -> decode(body);
-            default -> throw new IllegalStateException("unreachable");
+            case Raw.Data d -> d.header();
+            case Raw.Json j -> decode(j.body());
         };
     }
 
@@ -101,7 +100,8 @@ public final class V2 {
      * {@link Raw.Json#type()}, and hands the others on.
      */
     public sealed interface Raw permits Raw.Data, Raw.Json {
-        record Data(DataFrame frame) implements Raw {
+        /** A data frame's header: its bytes are next in the stream, to be read ({@link DataFrame.Header#readData}) before anything else. */
+        record Data(DataFrame.Header header) implements Raw {
         }
 
         record Json(byte[] body) implements Raw {
@@ -112,33 +112,23 @@ public final class V2 {
         }
     }
 
-    /** As {@link #read}, without decoding a JSON message. */
+    /** As {@link #readHead}, without decoding a JSON message; null when the stream ended cleanly before a frame began. */
     public static Raw readRaw(java.io.InputStream in, long limit) throws IOException, ProtocolException {
-        return switch (readUndecoded(in, limit)) {
-            case null -> null;
-            case DataFrame.Header h -> new Raw.Data(h.readData(in, DataFrame.Landing.OWN));
-            case byte[] body -> new Raw.Json(body);
-            default -> throw new IllegalStateException("unreachable");
-        };
-    }
-
-    /** A frame's JSON body, or a data frame's header with its bytes next in the stream, or null at a clean end. */
-    private static Object readUndecoded(java.io.InputStream in, long limit) throws IOException, ProtocolException {
         long length = Frames.readLength(in, limit);
         if (length < 0) {
             return null;
         }
         if (length == 0) {
-            return new byte[0];
+            return new Raw.Json(new byte[0]);
         }
         int first = in.read();
         if (first < 0) {
             throw new java.io.EOFException("connection closed inside a frame body (0 of " + length + " bytes)");
         }
         if ((byte) first == DataFrame.MARKER) {
-            return DataFrame.readHeader(in, length);
+            return new Raw.Data(DataFrame.readHeader(in, length));
         }
-        return Frames.readBody(in, (int) length, (byte) first);
+        return new Raw.Json(Frames.readBody(in, (int) length, (byte) first));
     }
 
     /** The top-level "type" of a message, read up to it and no further; null when it is not there or not a string. */

@@ -21,7 +21,8 @@
 #   forget ID PGID..     the JVM is done with these groups (killed, or left to run on purpose)
 #   remember ID PGID..   groups the JVM started itself, to kill as the others if it dies
 # Replies, one a line, on stdout: "ready TIMED DROP" (1 or 0: whether a spare can wait for an
-# instant itself, and whether it can leave real-time priority before it runs the step), "spare
+# instant, for which it needs Time::HiRes: without it the JVM asks for no spare; and whether a
+# spare can leave real-time priority before it runs the step), "spare
 # ID PID", "failed ID WHY", "exit PID STATUS" (STATUS as wait(2) gives it), "signalled ...",
 # "live ...".
 #
@@ -163,15 +164,11 @@ sub child {
     my $at = read_line($go);                  # given up before its start: nothing runs
     POSIX::_exit(125) unless defined $at && $at =~ /^\d+$/;
     close $go;
-    my $woke = 0;
-    if ($timed) {
-        my $ns = $at;
-        # clock_nanosleep returns early on a signal; an instant passed returns at once.
-        while ($ns > 0 && clock_gettime(CLOCK_MONOTONIC()) * 1e9 < $ns) {
-            clock_nanosleep(CLOCK_MONOTONIC(), $ns, TIMER_ABSTIME());
-        }
-        $woke = int(clock_gettime(CLOCK_MONOTONIC()) * 1e9);
+    # clock_nanosleep returns early on a signal; an instant passed returns at once.
+    while ($at > 0 && clock_gettime(CLOCK_MONOTONIC()) * 1e9 < $at) {
+        clock_nanosleep(CLOCK_MONOTONIC(), $at, TIMER_ABSTIME());
     }
+    my $woke = int(clock_gettime(CLOCK_MONOTONIC()) * 1e9);
     # Normal priority for what follows (the exec and the step itself): policy 0 is SCHED_OTHER.
     if ($drop && !to_normal()) {
         print STDERR "conductor: cannot leave real-time priority: $!\n";
