@@ -162,6 +162,11 @@ public final class Conductor {
         events.accept(new Event.RunStarted(Instant.now(), plan.testFile().toString(), options.trials(), options.phases(),
                 selected.stream().map(w -> new Event.WorkerInfo(w.name(), w.coordinator().player(),
                         w.coordinator().cmdport())).toList()));
+        if (selected.stream().anyMatch(w -> w.phases().values().stream().flatMap(List::stream)
+                .anyMatch(s -> s.mode() == Step.Mode.GET))) {
+            // A get's file is hashed here as it arrives: have SHA-256 compiled before the first one.
+            dev.conductor.wire.BackgroundDigest.warmUp();
+        }
         boolean anyLost = false;
         boolean anyFailed = false;
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();

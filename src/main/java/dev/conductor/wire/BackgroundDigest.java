@@ -17,7 +17,7 @@ import java.util.function.Consumer;
  * handed over one frame at a time, the caller and the thread met on the queue's lock 4096 times
  * per GiB, and each time one of them lost and slept, on a virtual machine where waking up is slow.
  */
-final class BackgroundDigest implements AutoCloseable {
+public final class BackgroundDigest implements AutoCloseable {
     /** Hashed on the caller's thread before the background thread is started. */
     static final long INLINE = 4 << 20;
     /** Bytes handed to the background thread at once. */
@@ -26,12 +26,42 @@ final class BackgroundDigest implements AutoCloseable {
     private static final int QUEUE = 2;
     private static final List<Chunk> END = List.of();
 
-    /** An array to hash and give back, or a block of a file read in place ({@link BulkFileWriter#room}) to hash and release. */
+    /**
+     * An array to hash and give back, or a block of a file read in place ({@link BulkFileWriter#room})
+     * to hash and release, and to add to {@code crc} first when there is one.
+     */
     private record Chunk(byte[] bytes, Consumer<byte[]> done, java.nio.ByteBuffer block,
-                         java.util.concurrent.CompletableFuture<Void> hashed) {
+                         java.util.concurrent.CompletableFuture<Void> hashed, java.util.zip.Checksum crc) {
         Chunk(byte[] bytes, Consumer<byte[]> done) {
-            this(bytes, done, null, null);
+            this(bytes, done, null, null, null);
         }
+    }
+
+    /** Calls that make the JIT compile SHA-256 with its intrinsic: about 40 ms of one CPU. */
+    static final int WARM_UP_CALLS = 10_000;
+    private static final java.util.concurrent.atomic.AtomicBoolean WARMED = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * Hashes a little, many times, on a thread of its own, once per JVM: for a JVM about to
+     * receive a large file. Until the JIT has compiled SHA-256 with the processor's instructions
+     * for it, a fresh JVM hashes at a tenth of the speed or less, and the first 64 MiB of a file
+     * then took twice as long to hash as the next (measured in PERFORMANCE.md).
+     */
+    public static void warmUp() {
+        if (!WARMED.compareAndSet(false, true)) {
+            return;
+        }
+        Thread.ofPlatform().daemon().name("sha256-warm-up").start(() -> {
+            long t0 = System.nanoTime();
+            java.nio.ByteBuffer small = java.nio.ByteBuffer.allocateDirect(256);
+            MessageDigest md = FileTransfer.sha256();
+            for (int i = 0; i < WARM_UP_CALLS; i++) {
+                md.update(small.clear());
+            }
+            md.digest();
+            org.slf4j.LoggerFactory.getLogger(BackgroundDigest.class).debug("SHA-256 warmed up in {} ms",
+                    (System.nanoTime() - t0) / 1_000_000);
+        });
     }
 
     private final MessageDigest sha = FileTransfer.sha256();
@@ -65,9 +95,20 @@ final class BackgroundDigest implements AutoCloseable {
      */
     void update(java.nio.ByteBuffer block, java.util.concurrent.CompletableFuture<Void> hashed)
             throws InterruptedException {
+        update(block, hashed, null);
+    }
+
+    /**
+     * As {@link #update(java.nio.ByteBuffer, java.util.concurrent.CompletableFuture)}, adding the
+     * block to {@code crc} too on this digest's thread, which waits for the reader of the
+     * connection more than the reader waits for it: the caller must not touch {@code crc} again
+     * until {@link #hex} has returned.
+     */
+    void update(java.nio.ByteBuffer block, java.util.concurrent.CompletableFuture<Void> hashed,
+                java.util.zip.Checksum crc) throws InterruptedException {
         start();
         handOver();
-        batch.add(new Chunk(null, null, block, hashed));
+        batch.add(new Chunk(null, null, block, hashed, crc));
         handOver();
     }
 
@@ -101,6 +142,9 @@ final class BackgroundDigest implements AutoCloseable {
                             c.hashed().completeExceptionally(new java.util.concurrent.CancellationException("the transfer ended"));
                         }
                     } else if (c.block() != null) {
+                        if (c.crc() != null) {
+                            c.crc().update(c.block().duplicate());
+                        }
                         sha.update(c.block());
                         c.hashed().complete(null);
                     } else {

@@ -376,7 +376,11 @@ public final class FileTransfer {
          */
         public boolean fill(FrameInput in, int n) throws IOException {
             BulkFileWriter w = (BulkFileWriter) current;
-            BulkFileWriter.BlockStage stage = sha == null ? NO_STAGE : sha::update;
+            // With a digest, the blocks' CRC32C is added on its thread, in the blocks' order (see
+            // BackgroundDigest): this thread reads the connection, the pipeline's busier end.
+            BackgroundDigest digest = sha;
+            CRC32C blocksCrc = crc;
+            BulkFileWriter.BlockStage stage = digest == null ? NO_STAGE : (block, hashed) -> digest.update(block, hashed, blocksCrc);
             int left = n;
             boolean reading = false;
             try {
@@ -386,7 +390,9 @@ public final class FileTransfer {
                     reading = true;
                     in.readFully(room);
                     reading = false;
-                    crc.update(room.flip());
+                    if (digest == null) {
+                        crc.update(room.flip());
+                    }
                     bytes += k;
                     left -= k;
                     w.commit(k, stage);

@@ -303,9 +303,13 @@ class FileTransferTest {
         FileTransfer.Receiver r = getOverLoopback(big, -1, inPlace);
         assertThat(r.error()).isNull();
         String expected = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(big));
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(big);
         assertThat(r.entries()).singleElement().satisfies(e -> {
             assertThat(e.sha256()).isEqualTo(expected);
             assertThat(e.bytes()).isEqualTo(big.length);
+            // The CRC32C of the blocks read in place is added on the digest's thread, after the reader's of the arrays.
+            assertThat(e.crc32c()).isEqualTo(String.format("%08x", crc.getValue()));
         });
         // The first 8 MiB go through arrays (the page cache's part, then the first block); the rest in place.
         assertThat(inPlace[0]).isEqualTo((big.length - (8 << 20) + FileTransfer.FRAME_CHUNK - 1) / FileTransfer.FRAME_CHUNK);
