@@ -34,8 +34,8 @@ public final class BulkFileWriter extends OutputStream {
     /** Blocks of a writer: one filling, the other being written. */
     static final int BLOCKS = 2;
     /**
-     * Blocks of a writer whose blocks pass a stage first ({@link #commit}): one filling, one in
-     * the stage, one being written, one to spare for the stage's and the disk's hiccups.
+     * Blocks of a writer whose blocks pass a stage too ({@link #commit}): one filling, two in the
+     * stage and on their way to the disk, one to spare for the stage's and the disk's hiccups.
      */
     static final int STAGED_BLOCKS = 4;
 
@@ -61,18 +61,18 @@ public final class BulkFileWriter extends OutputStream {
     }
 
     /**
-     * What each block filled in place ({@link #room}, {@link #commit}) goes through before it is
+     * What each block filled in place ({@link #room}, {@link #commit}) goes through while it is
      * written, such as a SHA-256 on a thread of its own; null until the first such block.
      */
     private BlockStage stage;
 
-    /** A step every block of bytes read in place goes through before the disk. */
+    /** A step every block of bytes read in place goes through while it is written. */
     @FunctionalInterface
     public interface BlockStage {
         /**
          * Takes the block's bytes (a view of their own, which it may read until it completes
-         * {@code done}); the block is written once {@code done} completes, and the file fails
-         * if it completes exceptionally.
+         * {@code done}) while the block is written; the block is filled again once both are
+         * done, and the file fails if {@code done} completes exceptionally.
          */
         void take(ByteBuffer bytes, java.util.concurrent.CompletableFuture<Void> done) throws InterruptedException;
     }
@@ -152,7 +152,7 @@ public final class BulkFileWriter extends OutputStream {
 
     /**
      * The {@code n} bytes read into the {@link #room} are the file's next; a block they fill
-     * goes through {@code stage}, then to the disk. Every byte after the first committed one
+     * goes through {@code stage} and to the disk at once. Every byte after the first committed one
      * must come this way.
      */
     public void commit(int n, BlockStage stage) throws IOException {
@@ -202,7 +202,11 @@ public final class BulkFileWriter extends OutputStream {
                     throw new java.io.UncheckedIOException(e);
                 }
             };
-            inFlight.add(new InFlight(full, staged(full).thenRunAsync(write, blockWriter)));
+            // The stage and the disk only read the block: both at once, and the block is free
+            // when both are done. One after the other, the disk waited for each block's hash.
+            java.util.concurrent.CompletableFuture<Void> hashed = staged(full);
+            java.util.concurrent.CompletableFuture<Void> onDisk = java.util.concurrent.CompletableFuture.runAsync(write, blockWriter);
+            inFlight.add(new InFlight(full, java.util.concurrent.CompletableFuture.allOf(hashed, onDisk)));
             if (spares.isEmpty() && stage != null && blocks < STAGED_BLOCKS) {
                 try {
                     spares.add(DirectIo.block(BLOCK, align));

@@ -369,7 +369,7 @@ public final class FileTransfer {
 
         /**
          * Reads a data frame's {@code n} bytes from {@code in} straight into the file's blocks,
-         * which pass the SHA-256 thread on their way to the disk (no array, no copy through the
+         * which pass the SHA-256 thread as they go to the disk (no array, no copy through the
          * heap). Returns true when the transfer is over (it failed: see {@link #error()}).
          *
          * @throws IOException reading the connection failed (the file's own failures end the transfer instead)

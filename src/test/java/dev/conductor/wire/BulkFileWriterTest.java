@@ -169,6 +169,51 @@ class BulkFileWriterTest {
         assertThat(staged.toByteArray()).isEqualTo(java.util.Arrays.copyOfRange(data, fromArrays, data.length));
     }
 
+    /**
+     * The stage and the disk only read a block, and take it at once: a stage that holds each block
+     * until its bytes are in the file (which it reads) ends; one after the other, it would wait
+     * for a write that waits for it.
+     */
+    @Test
+    void aBlockGoesToTheDiskWhileItIsInTheStage() throws Exception {
+        Assumptions.assumeTrue(directIoWorksIn(dir), "the file system of " + dir + " refuses O_DIRECT: nothing to test here");
+        byte[] data = random(BulkFileWriter.BUFFERED + 4 * BulkFileWriter.BLOCK, 10);
+        int fromArrays = BulkFileWriter.BUFFERED + BulkFileWriter.BLOCK;
+        Path f = dir.resolve("at-once.bin");
+        var stageThread = java.util.concurrent.Executors.newSingleThreadExecutor();
+        long[] blockEnd = {fromArrays};
+        java.util.List<String> late = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        BulkFileWriter.BlockStage waitsForTheDisk = (bytes, done) -> stageThread.execute(() -> {
+            blockEnd[0] += bytes.remaining();
+            long until = System.nanoTime() + java.time.Duration.ofSeconds(10).toNanos();
+            try {
+                while (Files.size(f) < blockEnd[0] && System.nanoTime() < until) {
+                    Thread.sleep(1);
+                }
+                if (Files.size(f) < blockEnd[0]) {
+                    late.add("the block ending at " + blockEnd[0] + " was not in the file after 10 s");
+                }
+                done.complete(null);
+            } catch (IOException | InterruptedException e) {
+                done.completeExceptionally(e);
+            }
+        });
+        try (BulkFileWriter w = BulkFileWriter.create(f)) {
+            w.write(data, 0, fromArrays);
+            for (int at = fromArrays; at < data.length; ) {
+                java.nio.ByteBuffer room = w.room(data.length - at);
+                int n = room.remaining();
+                room.put(data, at, n);
+                w.commit(n, waitsForTheDisk);
+                at += n;
+            }
+        } finally {
+            stageThread.shutdown();
+        }
+        assertThat(late).isEmpty();
+        assertThat(Files.readAllBytes(f)).isEqualTo(data);
+    }
+
     @Test
     void aStageThatFailsFailsTheFile() throws Exception {
         Assumptions.assumeTrue(directIoWorksIn(dir), "the file system of " + dir + " refuses O_DIRECT: nothing to test here");
