@@ -53,7 +53,8 @@ import java.util.stream.Stream;
  * RSS of both JVMs.</li>
  * </ul>
  * Medians over the repetitions; the cases and their references alternate, so that a neighbour's
- * load falls on both. A harness, not a test: it reports whether the bars are met, it does not fail.
+ * load falls on both, and each starts after a {@code sync}, so that what the one before wrote
+ * is not written in its window. A harness, not a test: it reports whether the bars are met, it does not fail.
  */
 @Command(name = "io", mixinStandardHelpOptions = true, sortOptions = false, usageHelpAutoWidth = true,
         description = {"Bulk data through a player JVM and a conductor JVM on 127.0.0.1: expect at the end of much "
@@ -210,6 +211,7 @@ final class IoBench implements Callable<Integer> {
 
     /** {@code cat FILE | grep -m1 MARKER}, the same pipe shape as a spawned cat read by the player. */
     private Sample grep(Path dir, Path data, long bytes) throws IOException, InterruptedException {
+        settleDisk();
         ProcessBuilder pb = new ProcessBuilder("sh", "-c", "cat \"$1\" | grep -m1 -- \"$2\"", "sh",
                 data.toString(), marker).directory(dir.toFile()).redirectErrorStream(true);
         long t0 = System.nanoTime();
@@ -228,6 +230,7 @@ final class IoBench implements Callable<Integer> {
 
     /** A socket pair on 127.0.0.1 in this JVM: one thread writes {@code bytes}, the other reads them. */
     private static Sample rawTcp(long bytes) throws IOException, InterruptedException {
+        settleDisk();
         try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getByName(BenchLab.LOOPBACK))) {
             long[] got = new long[1];
             IOException[] failed = new IOException[1];
@@ -279,6 +282,7 @@ final class IoBench implements Callable<Integer> {
         writeWorker(worker, 1, run); // a placeholder: the player binds -p 0
         Path results = dir.resolve("results");
         BenchLab.deleteTree(results);
+        settleDisk();
         Path logs = dir.resolve("logs");
         Files.createDirectories(logs);
         try (Jvm player = Jvm.start("player", playerOpts, dir, logs, "dev.conductor.cli.PlayerCommand",
@@ -350,6 +354,23 @@ final class IoBench implements Callable<Integer> {
             }
             return new Sample(kind, bytes, seconds, playerPeak, conductorPeak,
                     new Cpu(playerCpu, conductorCpu, machine, wall));
+        }
+    }
+
+    /**
+     * Has the system write out what earlier runs left in the page cache (their transcripts and
+     * files, already deleted or not), so that the disk's work for one run does not fall in the
+     * next one's window: a run of expect right after one of stream gave 1.30 to 1.58 times grep's
+     * speed, and 1.64 to 1.78 after a sync (PERFORMANCE.md).
+     */
+    private static void settleDisk() throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("sync").redirectErrorStream(true).start();
+        if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            System.err.println("bench io: 'sync' did not end within 60 s; measuring anyway");
+        } else if (p.exitValue() != 0) {
+            System.err.println("bench io: 'sync' failed (exit " + p.exitValue() + "): "
+                    + new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip() + "; measuring anyway");
         }
     }
 
