@@ -26,11 +26,11 @@ fi
 # the same; a test keeps them equal.)
 case "$MAIN_CLASS" in
   dev.conductor.cli.PlayerCommand)
-    CONDUCTOR_DEFAULT_OPTS="-XX:+UseSerialGC -Xms8m -Xmx128m -XX:TieredStopAtLevel=1 -XX:+IgnoreUnrecognizedVMOptions -XX:TrimNativeHeapInterval=1000 -XX:CompileCommand=quiet -XX:CompileCommand=CompileThresholdScaling,dev/conductor/*.*,0.1 -XX:CompileCommand=CompileThresholdScaling,com/fasterxml/*.*,0.1"
+    CONDUCTOR_DEFAULT_OPTS="-XX:+UseSerialGC -Xms8m -Xmx128m -XX:TieredStopAtLevel=1 -XX:+IgnoreUnrecognizedVMOptions -XX:TrimNativeHeapInterval=1000 -XX:CompileCommand=quiet -XX:CompileCommand=CompileThresholdScaling,dev/conductor/*.*,0.1 -XX:CompileCommand=CompileThresholdScaling,com/fasterxml/*.*,0.1 -XX:CompileCommand=CompileThresholdScaling,java/lang/Process*.*,0.1 -XX:CompileCommand=CompileThresholdScaling,java/io/*.*,0.1 -XX:CompileCommand=CompileThresholdScaling,java/util/*.*,0.1"
     for conductor_arg in "$@"; do
       case "$conductor_arg" in
         --tls-cert|--tls-cert=*)
-          CONDUCTOR_DEFAULT_OPTS="-XX:+UseSerialGC -Xms8m -Xmx128m -XX:+IgnoreUnrecognizedVMOptions -XX:TrimNativeHeapInterval=1000 -XX:CompileCommand=quiet -XX:CompileCommand=CompileThresholdScaling,dev/conductor/*.*,0.1 -XX:CompileCommand=CompileThresholdScaling,com/fasterxml/*.*,0.1" ;;
+          CONDUCTOR_DEFAULT_OPTS="-XX:+UseSerialGC -Xms8m -Xmx128m -XX:+IgnoreUnrecognizedVMOptions -XX:TrimNativeHeapInterval=1000 -XX:CompileCommand=quiet -XX:CompileCommand=CompileThresholdScaling,dev/conductor/*.*,0.1 -XX:CompileCommand=CompileThresholdScaling,com/fasterxml/*.*,0.1 -XX:CompileCommand=CompileThresholdScaling,java/lang/Process*.*,0.1 -XX:CompileCommand=CompileThresholdScaling,java/io/*.*,0.1 -XX:CompileCommand=CompileThresholdScaling,java/util/*.*,0.1" ;;
       esac
     done ;;
   *)
