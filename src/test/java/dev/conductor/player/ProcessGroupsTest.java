@@ -108,7 +108,8 @@ class ProcessGroupsTest {
         Process other = null;
         for (int attempt = 0; attempt < 20 && other == null; attempt++) {
             Files.writeString(LAST_PID, String.valueOf(pgid - 1));
-            Process p = new ProcessBuilder(ProcessGroups.shellInNewGroup("sleep 30"))
+            // exec: the group's one process is the one destroyed below (a shell's child would outlive it).
+            Process p = new ProcessBuilder(ProcessGroups.shellInNewGroup("exec sleep 30"))
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true).start();
             if (p.pid() == pgid) {
                 other = p;
