@@ -37,15 +37,15 @@ public final class BackgroundDigest implements AutoCloseable {
         }
     }
 
-    /** Calls that make the JIT compile SHA-256 with its intrinsic: about 40 ms of one CPU. */
+    /** Calls that make the JIT compile SHA-256 with its intrinsic: 40 to 50 ms of one CPU here. */
     static final int WARM_UP_CALLS = 10_000;
     private static final java.util.concurrent.atomic.AtomicBoolean WARMED = new java.util.concurrent.atomic.AtomicBoolean();
 
     /**
      * Hashes a little, many times, on a thread of its own, once per JVM: for a JVM about to
      * receive a large file. Until the JIT has compiled SHA-256 with the processor's instructions
-     * for it, a fresh JVM hashes at a tenth of the speed or less, and the first 64 MiB of a file
-     * then took twice as long to hash as the next (measured in PERFORMANCE.md).
+     * for it, a fresh JVM hashes at a tenth of the speed or less: the first 64 MiB of a file took
+     * 1.8 times as long to hash as the same amount later (measured in PERFORMANCE.md).
      */
     public static void warmUp() {
         if (!WARMED.compareAndSet(false, true)) {
@@ -90,19 +90,11 @@ public final class BackgroundDigest implements AutoCloseable {
     }
 
     /**
-     * Hashes a block of the file, after everything given before; completes {@code hashed} when
-     * done (exceptionally when this digest is closed first). A {@link BulkFileWriter.BlockStage}.
-     */
-    void update(java.nio.ByteBuffer block, java.util.concurrent.CompletableFuture<Void> hashed)
-            throws InterruptedException {
-        update(block, hashed, null);
-    }
-
-    /**
-     * As {@link #update(java.nio.ByteBuffer, java.util.concurrent.CompletableFuture)}, adding the
-     * block to {@code crc} too on this digest's thread, which waits for the reader of the
+     * Hashes a block of the file, after everything given before, and adds it to {@code crc}
+     * first when there is one (on this digest's thread, which waits for the reader of the
      * connection more than the reader waits for it: the caller must not touch {@code crc} again
-     * until {@link #hex} has returned.
+     * until {@link #hex} has returned); completes {@code hashed} when done (exceptionally when
+     * this digest is closed first). A {@link BulkFileWriter.BlockStage}'s work.
      */
     void update(java.nio.ByteBuffer block, java.util.concurrent.CompletableFuture<Void> hashed,
                 java.util.zip.Checksum crc) throws InterruptedException {
