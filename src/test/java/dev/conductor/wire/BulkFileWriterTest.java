@@ -200,18 +200,23 @@ class BulkFileWriterTest {
         });
         try (BulkFileWriter w = BulkFileWriter.create(f)) {
             w.write(data, 0, fromArrays);
-            for (int at = fromArrays; at < data.length; ) {
-                java.nio.ByteBuffer room = w.room(data.length - at);
-                int n = room.remaining();
-                room.put(data, at, n);
-                w.commit(n, waitsForTheDisk);
-                at += n;
-            }
+            fillInPlace(w, data, fromArrays, waitsForTheDisk);
         } finally {
             stageThread.shutdown();
         }
         assertThat(late).isEmpty();
         assertThat(Files.readAllBytes(f)).isEqualTo(data);
+    }
+
+    /** Puts {@code data} from {@code from} on into the writer's rooms, as large as they come, each through {@code stage}. */
+    private static void fillInPlace(BulkFileWriter w, byte[] data, int from, BulkFileWriter.BlockStage stage) throws IOException {
+        for (int at = from; at < data.length; ) {
+            java.nio.ByteBuffer room = w.room(data.length - at);
+            int n = room.remaining();
+            room.put(data, at, n);
+            w.commit(n, stage);
+            at += n;
+        }
     }
 
     @Test
@@ -223,13 +228,7 @@ class BulkFileWriterTest {
         BulkFileWriter w = BulkFileWriter.create(dir.resolve("failed.bin"));
         w.write(data, 0, fromArrays);
         assertThatThrownBy(() -> {
-            for (int at = fromArrays; at < data.length; ) {
-                java.nio.ByteBuffer room = w.room(data.length - at);
-                int n = room.remaining();
-                room.put(data, at, n);
-                w.commit(n, failing);
-                at += n;
-            }
+            fillInPlace(w, data, fromArrays, failing);
             w.close();
         }).isInstanceOf(IOException.class).hasMessageContaining("stage refused");
         w.close();
