@@ -53,8 +53,7 @@ public final class Conductor {
      * @param ioDeadline     limit for connecting to a player and for each message exchange
      * @param maxProtocol    2 to offer v2 first (falling back to v1 per player), 1 for v1 only
      * @param token          shared secret: players must prove they know it, and so must we
-     */
-    /**
+     * @param tls            the TLS context of v2 links, when TLS is on
      * @param realtimeRelease send each phase's start orders from a thread of real-time priority
      *                        where the system allows it (see {@link RealtimeGate}); on by default
      */

@@ -35,10 +35,10 @@ final class WarmUp {
     }
 
     /**
+     * @param clock the player's own, which its sessions read the start instants with
      * @return null when it went through, else what went wrong (the player works anyway: it only
      *         was not warmed up)
      */
-    /** @param clock the player's own, which its sessions read the start instants with */
     static String run(Player player, Player.Options options, dev.conductor.clock.PreciseClock clock) {
         if (options.tls().isPresent()) {
             return "skipped: the command port requires TLS";

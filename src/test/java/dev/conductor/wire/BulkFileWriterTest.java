@@ -36,12 +36,12 @@ class BulkFileWriterTest {
         return wentDirect;
     }
 
-    private static boolean directIoWorksIn(Path folder) {
+    /** Whether a file in {@code folder} opens with O_DIRECT (asked as {@link DirectIo} asks); for FileTransferTest too. */
+    static boolean directIoWorksIn(Path folder) {
         Path probe = folder.resolve(".direct-probe");
-        try (FileChannel ignored = FileChannel.open(probe, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                com.sun.nio.file.ExtendedOpenOption.DIRECT)) {
-            return true;
-        } catch (IOException | UnsupportedOperationException e) {
+        try (FileChannel ch = DirectIo.open(probe, StandardOpenOption.CREATE, StandardOpenOption.WRITE)) {
+            return ch != null;
+        } catch (IOException e) {
             return false;
         } finally {
             try {

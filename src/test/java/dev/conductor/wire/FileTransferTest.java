@@ -199,22 +199,6 @@ class FileTransferTest {
         });
     }
 
-    private static boolean directIoWorksIn(Path folder) {
-        Path probe = folder.resolve(".direct-probe");
-        try (var ignored = java.nio.channels.FileChannel.open(probe, java.nio.file.StandardOpenOption.CREATE,
-                java.nio.file.StandardOpenOption.WRITE, com.sun.nio.file.ExtendedOpenOption.DIRECT)) {
-            return true;
-        } catch (java.io.IOException | UnsupportedOperationException e) {
-            return false;
-        } finally {
-            try {
-                Files.deleteIfExists(probe);
-            } catch (java.io.IOException ignored) {
-                // The temporary folder goes anyway.
-            }
-        }
-    }
-
     /**
      * A get as the conductor and the player make it over real sockets on 127.0.0.1 with channels:
      * the sender writes its frames from native memory, the receiver reads the bytes of the
@@ -296,7 +280,7 @@ class FileTransferTest {
 
     @Test
     void aLargeGetOverLoopbackSocketsIsReadStraightIntoTheFileAndArrivesExact() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(directIoWorksIn(dir), "no O_DIRECT in " + dir + ": no blocks to fill");
+        org.junit.jupiter.api.Assumptions.assumeTrue(BulkFileWriterTest.directIoWorksIn(dir), "no O_DIRECT in " + dir + ": no blocks to fill");
         byte[] big = new byte[(24 << 20) + 12_345];
         new java.util.Random(10).nextBytes(big);
         int[] inPlace = {0};
@@ -318,7 +302,7 @@ class FileTransferTest {
 
     @Test
     void aFolderOfLargeFilesIsReadStraightIntoEachFileInTurn() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(directIoWorksIn(dir), "no O_DIRECT in " + dir + ": no blocks to fill");
+        org.junit.jupiter.api.Assumptions.assumeTrue(BulkFileWriterTest.directIoWorksIn(dir), "no O_DIRECT in " + dir + ": no blocks to fill");
         Path src = dir.resolve("src");
         Files.createDirectories(src.resolve("sub"));
         byte[] a = new byte[(13 << 20) + 1];
@@ -345,7 +329,7 @@ class FileTransferTest {
 
     @Test
     void aByteDamagedOnItsWayStraightIntoTheFileIsNoticed() throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(directIoWorksIn(dir), "no O_DIRECT in " + dir + ": no blocks to fill");
+        org.junit.jupiter.api.Assumptions.assumeTrue(BulkFileWriterTest.directIoWorksIn(dir), "no O_DIRECT in " + dir + ": no blocks to fill");
         byte[] big = new byte[20 << 20];
         new java.util.Random(11).nextBytes(big);
         int[] inPlace = {0};
