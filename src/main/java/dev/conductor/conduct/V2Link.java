@@ -16,6 +16,7 @@ import dev.conductor.wire.Frames;
 import dev.conductor.wire.Json;
 import dev.conductor.wire.PhaseOrder;
 import dev.conductor.wire.ProtocolException;
+import dev.conductor.wire.Sockets;
 import dev.conductor.wire.StepResult;
 import dev.conductor.wire.V2;
 
@@ -238,16 +239,16 @@ final class V2Link implements WorkerLink {
             link.startThreads();
             return link;
         } catch (SocketTimeoutException e) {
-            close(socket);
+            Sockets.close(socket);
             throw new LinkException(who + " did not answer hello within " + ioDeadline.toSeconds() + " s");
         } catch (ProtocolException e) {
-            close(socket);
+            Sockets.close(socket);
             throw new LinkException(who + " sent a bad message during hello: " + e.getMessage());
         } catch (IOException e) {
-            close(socket);
+            Sockets.close(socket);
             throw new LinkException(who + ": " + e.getMessage());
         } catch (LinkException | NotV2 e) {
-            close(socket);
+            Sockets.close(socket);
             throw e;
         }
     }
@@ -513,7 +514,7 @@ final class V2Link implements WorkerLink {
             first = brokenReason;
         }
         control.add(new Incoming.Broken(first));
-        close(socket);
+        Sockets.close(socket);
         // Make room if the queue is full: the collector must learn of the break.
         while (!events.offer(new Incoming.Broken(first))) {
             events.poll();
@@ -983,24 +984,6 @@ final class V2Link implements WorkerLink {
         if (beat != null) {
             beat.interrupt();
         }
-        close(socket);
-    }
-
-    private static void close(Socket s) {
-        try {
-            // What we sent last ends with a FIN, as a plain socket's close does and a channel's
-            // on Linux does not: with bytes of the player's still unread, the reset would otherwise
-            // come first.
-            if (!s.isClosed() && !s.isOutputShutdown() && !(s instanceof javax.net.ssl.SSLSocket)) {
-                s.shutdownOutput();
-            }
-        } catch (IOException ignored) {
-            // Broken already: closing is all there is left.
-        }
-        try {
-            s.close();
-        } catch (IOException ignored) {
-            // Nothing left to do with it.
-        }
+        Sockets.close(socket);
     }
 }

@@ -45,7 +45,7 @@ final class LaunchedProcess extends Process {
 
     /**
      * Closes what its start left open on this side; called once it has started, off the start
-     * instant's path (a start is one write, see {@link Launcher.Spare#start}).
+     * instant's path (a start is one write, see {@link Launcher.Spare#arm}).
      */
     void settle() {
         settle.run();

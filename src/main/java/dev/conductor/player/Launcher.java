@@ -486,8 +486,8 @@ final class Launcher implements AutoCloseable {
 
     /**
      * A child of the launcher, forked ahead: it leads its own session and group, and waits for
-     * what to run. {@link #prepare} tells it (ahead of the start), {@link #start} starts it with
-     * one byte, {@link #discard} lets it exit without running anything.
+     * what to run. {@link #prepare} tells it (ahead of the start), {@link #arm} gives it its
+     * start instant with one write, {@link #discard} lets it exit without running anything.
      */
     static final class Spare {
         private final Launcher launcher;
@@ -499,7 +499,6 @@ final class Launcher implements AutoCloseable {
         private final OutputStream in;
         private final OutputStream go;
         private final InputStream st;
-        private boolean stdinPipe;
 
         private Spare(Launcher launcher, long pid, ProcessHandle handle, CompletableFuture<Integer> exit, InputStream out,
                       InputStream err, OutputStream in, OutputStream go, InputStream st) {
@@ -530,7 +529,6 @@ final class Launcher implements AutoCloseable {
          */
         LaunchedProcess prepare(Path folder, boolean stdinPipe, String command, Map<String, String> environment)
                 throws IOException {
-            this.stdinPipe = stdinPipe;
             StringBuilder script = new StringBuilder();
             if (!folder.toAbsolutePath().normalize().equals(launcher.folder)) {
                 script.append("cd -- ").append(quoted(folder.toAbsolutePath().toString())).append(" || exit 127\n");
@@ -556,7 +554,10 @@ final class Launcher implements AutoCloseable {
             go.write((body.length + "\n").getBytes(StandardCharsets.US_ASCII));
             go.write(body);
             go.flush();
-            return new LaunchedProcess(pid, handle, exit, out, err, stdinPipe ? in : null, this::settle);
+            // Once it has started, this side no longer needs the stdin FIFO of a step that reads /dev/null.
+            Runnable settle = stdinPipe ? () -> {
+            } : () -> closeQuietly(in);
+            return new LaunchedProcess(pid, handle, exit, out, err, stdinPipe ? in : null, settle);
         }
 
         private static String quoted(String value) {
@@ -602,25 +603,18 @@ final class Launcher implements AutoCloseable {
             }
         }
 
-        /** After the start: closes what this side no longer needs (stdin, where it is /dev/null). */
-        private void settle() {
-            if (!stdinPipe) {
-                try {
-                    in.close();
-                } catch (IOException ignored) {
-                    // Closing a pipe's end: nothing to report.
-                }
-            }
-        }
-
         /** Never to be started: it reads the end of its instructions and exits without running anything. */
         void discard() {
             for (java.io.Closeable c : new java.io.Closeable[]{go, in, out, err, st}) {
-                try {
-                    c.close();
-                } catch (IOException ignored) {
-                    // Closed is what we want.
-                }
+                closeQuietly(c);
+            }
+        }
+
+        private static void closeQuietly(java.io.Closeable c) {
+            try {
+                c.close();
+            } catch (IOException ignored) {
+                // Closing a pipe's end: closed is what we want.
             }
         }
     }

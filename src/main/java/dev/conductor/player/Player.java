@@ -222,7 +222,7 @@ public final class Player implements AutoCloseable {
 
     private void serve(Socket accepted) {
         String peer = hostPort((InetSocketAddress) accepted.getRemoteSocketAddress());
-        try (accepted; Closing ignored = () -> finish(accepted)) {
+        try {
             Socket socket = accepted;
             socket.setSoTimeout((int) options.readDeadline().toMillis());
             socket.setTcpNoDelay(true);
@@ -264,27 +264,9 @@ public final class Player implements AutoCloseable {
             log.warn("{}: {}", peer, e.getMessage());
         } catch (IOException e) {
             log.debug("{}: {}", peer, e.getMessage());
-        }
-    }
-
-    /** Closes last: see {@link #finish}. */
-    private interface Closing extends AutoCloseable {
-        @Override
-        void close();
-    }
-
-    /**
-     * Ends what this side sends before the socket is closed, as a plain socket's close does and a
-     * channel's on Linux does not: a peer that sent more than we read (a frame too large, say)
-     * then reads our last reply before the reset those unread bytes cause.
-     */
-    private static void finish(Socket s) {
-        if (!s.isClosed() && !s.isOutputShutdown()) {
-            try {
-                s.shutdownOutput();
-            } catch (IOException ignored) {
-                // Already broken: nothing more would reach the peer anyway.
-            }
+        } finally {
+            // A FIN after our last reply, then closed (see Sockets).
+            dev.conductor.wire.Sockets.close(accepted);
         }
     }
 

@@ -128,8 +128,7 @@ public final class ProcessGroups {
                 Thread.currentThread().interrupt();
                 why = "interrupted";
             }
-            log.warn(
-                    "{} does not work here ({}): spawned steps start with setsid and the kernel's 64 KiB pipes", PERL, why);
+            log.warn("{} does not work here ({}): spawned steps start with setsid and the kernel's 64 KiB pipes", PERL, why);
             return false;
         }
     }
@@ -249,13 +248,10 @@ public final class ProcessGroups {
      * Groups that are already gone are ignored, and so are ids that now belong to someone
      * else's group ({@link #reused}).
      *
+     * Through {@code launcher} where there is one that works (null: none), else {@code /bin/kill}.
+     *
      * @return the groups signalled: those given, less the reused ones
      */
-    static List<Long> signal(Collection<Long> groups, String signal) {
-        return signal(groups, signal, null);
-    }
-
-    /** As {@link #signal(Collection, String)}, through {@code launcher} where there is one that works. */
     static List<Long> signal(Collection<Long> groups, String signal, Launcher launcher) {
         List<Long> pgids = groups.stream().filter(g -> !reused(g)).toList();
         if (pgids.isEmpty()) {
@@ -266,8 +262,7 @@ public final class ProcessGroups {
                 launcher.signal(pgids, signal);
                 return pgids;
             } catch (IOException e) {
-                log.warn("signalling {} through the step launcher: {}",
-                        pgids, e.getMessage());
+                log.warn("signalling {} through the step launcher: {}", pgids, e.getMessage());
             }
         }
         List<String> argv = new ArrayList<>(List.of(KILL.toString(), "-s", signal, "--"));
@@ -302,16 +297,12 @@ public final class ProcessGroups {
      * the fork returned here), and until it has, neither a signal to the group nor a look for
      * its members finds it. Until then it has no children either, so killing it is enough.
      *
+     * <p>
+     * Through {@code launcher} where there is one that works (null: none): it tells which groups
+     * still have a member without reading /proc, and signals them without starting
+     * {@code /bin/kill}; the groups are then forgotten by it.
+     *
      * @return the groups killed
-     */
-    static java.util.Set<Long> killLive(Collection<Long> groups) {
-        return killLive(groups, null);
-    }
-
-    /**
-     * As {@link #killLive(Collection)}, through {@code launcher} where there is one that works:
-     * it tells which groups still have a member without reading /proc, and signals them without
-     * starting {@code /bin/kill}; the groups are then forgotten by it.
      */
     static java.util.Set<Long> killLive(Collection<Long> groups, Launcher launcher) {
         if (groups.isEmpty()) {
@@ -341,19 +332,16 @@ public final class ProcessGroups {
             try {
                 return new java.util.HashSet<>(launcher.live(groups));
             } catch (IOException e) {
-                log.warn("asking the step launcher which groups live: {}",
-                        e.getMessage());
+                log.warn("asking the step launcher which groups live: {}", e.getMessage());
             }
         }
         return liveGroups(scanFrom(groups));
     }
 
-    /** Kills a step's whole tree: its group, plus descendants that moved to groups of their own. */
-    static void killTree(Process process) {
-        killTree(process, null);
-    }
-
-    /** As {@link #killTree(Process)}, signalling through {@code launcher} where there is one that works. */
+    /**
+     * Kills a step's whole tree: its group, plus descendants that moved to groups of their own;
+     * the group signalled through {@code launcher} where there is one that works (null: none).
+     */
     static void killTree(Process process, Launcher launcher) {
         List<ProcessHandle> descendants = process.descendants().toList();
         signal(List.of(process.pid()), "KILL", launcher);

@@ -194,6 +194,14 @@ final class StepRunner {
     @FunctionalInterface
     interface Fork {
         Process fork() throws IOException;
+
+        /**
+         * Forks now, for a start taken at {@code at} ({@code nanos} on {@link System#nanoTime()}'s
+         * clock); a fork whose process notes when it started itself says that time instead.
+         */
+        default Forked forkedAt(Instant at, long nanos) throws IOException {
+            return new Forked(at, nanos, fork(), null);
+        }
     }
 
     /**
@@ -363,11 +371,12 @@ final class StepRunner {
 
         @Override
         public Process fork() throws IOException {
-            return forkNow().processOrThrow();
+            return forkedAt(null, 0).processOrThrow();
         }
 
-        /** Starts it now; the start time is the one it says it woke at. */
-        Forked forkNow() throws IOException {
+        /** Starts it now; the start time is the one it says it woke at, whatever {@code at} was. */
+        @Override
+        public Forked forkedAt(Instant at, long nanos) throws IOException {
             arm(0);
             return started();
         }
@@ -424,10 +433,7 @@ final class StepRunner {
             return new Forked(at, t0, null, null);
         }
         try {
-            if (fork instanceof SpareFork spare) {
-                return spare.forkNow();
-            }
-            return new Forked(at, t0, fork.fork(), null);
+            return fork.forkedAt(at, t0);
         } catch (IOException e) {
             return new Forked(at, t0, null, e);
         }

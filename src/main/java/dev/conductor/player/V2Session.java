@@ -1048,8 +1048,8 @@ final class V2Session {
 
     /** Phases received and never run: what was made ready for them is given back. */
     private void discardPending() {
-        for (Integer id : List.copyOf(phases.keySet())) {
-            Order left = phases.remove(id);
+        for (Integer id : phases.keySet()) {
+            Order left = phases.remove(id); // null when the reader took it meanwhile
             if (left != null) {
                 left.discard();
             }

@@ -86,16 +86,9 @@ public final class FileTransfer {
 
         /**
          * A sender over one connection: messages through {@code messages}, data frames (when the
-         * peer takes them) written whole to {@code out}, under its lock as every other write is.
-         */
-        static Sender over(java.io.OutputStream out, Sender messages, boolean dataFrames, long peerLimit) {
-            return over(out, null, messages, dataFrames, peerLimit);
-        }
-
-        /**
-         * As {@link #over(java.io.OutputStream, Sender, boolean, long)}; {@code channel}, the
-         * socket's own when it has one (else null), writes data frames from native memory
-         * without the copy a socket's stream makes of an array.
+         * peer takes them) written whole to {@code out}, under its lock as every other write is;
+         * {@code channel}, the socket's own when it has one (else null), writes data frames from
+         * native memory without the copy a socket's stream makes of an array.
          */
         static Sender over(java.io.OutputStream out, java.nio.channels.WritableByteChannel channel, Sender messages,
                            boolean dataFrames, long peerLimit) {
@@ -308,6 +301,8 @@ public final class FileTransfer {
         private final boolean sha256;
         private BackgroundDigest sha;
         private CRC32C crc;
+        /** What each block of the current file filled in place goes through ({@link #fill}). */
+        private BulkFileWriter.BlockStage blockStage;
         private long bytes;
         private String error;
         private boolean done;
@@ -376,11 +371,6 @@ public final class FileTransfer {
          */
         public boolean fill(FrameInput in, int n) throws IOException {
             BulkFileWriter w = (BulkFileWriter) current;
-            // With a digest, the blocks' CRC32C is added on its thread, in the blocks' order (see
-            // BackgroundDigest): this thread reads the connection, the pipeline's busier end.
-            BackgroundDigest digest = sha;
-            CRC32C blocksCrc = crc;
-            BulkFileWriter.BlockStage stage = digest == null ? NO_STAGE : (block, hashed) -> digest.update(block, hashed, blocksCrc);
             int left = n;
             boolean reading = false;
             try {
@@ -390,12 +380,12 @@ public final class FileTransfer {
                     reading = true;
                     in.readFully(room);
                     reading = false;
-                    if (digest == null) {
-                        crc.update(room.flip());
+                    if (sha == null) {
+                        crc.update(room.flip()); // else on the digest's thread: see blockStage
                     }
                     bytes += k;
                     left -= k;
-                    w.commit(k, stage);
+                    w.commit(k, blockStage);
                 }
                 return false;
             } catch (IOException | RuntimeException e) {
@@ -477,6 +467,11 @@ public final class FileTransfer {
             closeDigest();
             sha = sha256 ? new BackgroundDigest() : null;
             crc = new CRC32C();
+            // With a digest, the CRC32C of the blocks filled in place is added on its thread, in
+            // the blocks' order (see BackgroundDigest): the reading thread is the busier end.
+            BackgroundDigest digest = sha;
+            CRC32C blocksCrc = crc;
+            blockStage = digest == null ? NO_STAGE : (block, hashed) -> digest.update(block, hashed, blocksCrc);
             bytes = 0;
         }
 

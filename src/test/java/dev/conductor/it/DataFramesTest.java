@@ -279,15 +279,20 @@ class DataFramesTest {
         }
     }
 
+    /** A plan of one worker, 'dut', with {@code phases}, whose player is whoever listens on {@code server}. */
+    private TestPlan planFacing(ServerSocket server, String phases) throws Exception {
+        Lab lab = new Lab(dir);
+        Path test = lab.worker("dut", phases).write();
+        Files.writeString(lab.workerFile("dut"), Files.readString(lab.workerFile("dut"))
+                .replace("cmdport: " + lab.cmdport("dut"), "cmdport: " + server.getLocalPort()));
+        return PlanLoader.load(test);
+    }
+
     @Test
     void aBadDataFrameFromThePlayerLosesItByNameWithTheReason() throws Exception {
         try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             Thread fake = Thread.ofPlatform().daemon().start(() -> fakePlayerSendingABadFrame(server));
-            Lab lab = new Lab(dir);
-            Path test = lab.worker("dut", "[Run]\nstep1: echo hi\n").write();
-            Files.writeString(lab.workerFile("dut"), Files.readString(lab.workerFile("dut"))
-                    .replace("cmdport: " + lab.cmdport("dut"), "cmdport: " + server.getLocalPort()));
-            TestPlan plan = PlanLoader.load(test);
+            TestPlan plan = planFacing(server, "[Run]\nstep1: echo hi\n");
             EventLog log = new EventLog(List.of());
             int code = new Conductor(plan, Conductor.Options.defaults(plan), log).run();
             assertThat(code).isNotZero();
@@ -342,11 +347,7 @@ class DataFramesTest {
     void aPlayerSilentInTheMiddleOfAGetsBytesIsLostByNameSoon() throws Exception {
         try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             Thread fake = Thread.ofPlatform().daemon().start(() -> fakePlayerStoppingInsideAGet(server));
-            Lab lab = new Lab(dir);
-            Path test = lab.worker("dut", "[Run]\nstep1: get: big.bin fetched.bin 60\n").write();
-            Files.writeString(lab.workerFile("dut"), Files.readString(lab.workerFile("dut"))
-                    .replace("cmdport: " + lab.cmdport("dut"), "cmdport: " + server.getLocalPort()));
-            TestPlan plan = PlanLoader.load(test);
+            TestPlan plan = planFacing(server, "[Run]\nstep1: get: big.bin fetched.bin 60\n");
             EventLog log = new EventLog(List.of());
             long t0 = System.nanoTime();
             int code;

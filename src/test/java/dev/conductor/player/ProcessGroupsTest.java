@@ -35,7 +35,7 @@ class ProcessGroupsTest {
         long child = Long.parseLong(Files.readString(dir.resolve("child")).strip());
         assertThat(ProcessHandle.of(child)).isPresent();
         assertThat(ProcessGroups.reused(p.pid())).isFalse();
-        assertThat(ProcessGroups.killLive(Set.of(p.pid()))).containsExactly(p.pid());
+        assertThat(ProcessGroups.killLive(Set.of(p.pid()), null)).containsExactly(p.pid());
         await().atMost(Duration.ofSeconds(5)).until(() -> ProcessHandle.of(child).isEmpty());
     }
 
@@ -120,8 +120,8 @@ class ProcessGroupsTest {
         assumeTrue(other != null, "pid " + pgid + " was taken by other forks on this machine 20 times in a row");
         try {
             assertThat(ProcessGroups.reused(pgid)).isTrue();
-            ProcessGroups.signal(List.of(pgid), "KILL");
-            assertThat(ProcessGroups.killLive(Set.of(pgid))).isEmpty();
+            ProcessGroups.signal(List.of(pgid), "KILL", null);
+            assertThat(ProcessGroups.killLive(Set.of(pgid), null)).isEmpty();
             Thread.sleep(200);
             assertThat(other.isAlive()).as("the other group's leader, pid " + pgid).isTrue();
         } finally {

@@ -57,7 +57,7 @@ class StepRunnerCloseTest {
                 Thread.sleep(20 + ThreadLocalRandom.current().nextInt(40));
                 runner.close();
                 Set<Long> known = new HashSet<>(groups);
-                ProcessGroups.killLive(known);
+                ProcessGroups.killLive(known, null);
                 assertThat(forker.join(Duration.ofSeconds(30))).as("the forker ends").isTrue();
                 assertThat(spawned[0]).as("round %d: the close came while steps were forking", round)
                         .isLessThan(MAX_SPAWNS);
