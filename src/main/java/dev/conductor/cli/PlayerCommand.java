@@ -54,13 +54,14 @@ public final class PlayerCommand implements Callable<Integer> {
     boolean holdFirstStep;
 
     /** How steps start: see {@code Launcher} in the player. */
-    enum StepLauncher { perl, jvm }
+    enum StepLauncher { stepstart, perl, jvm }
 
-    @Option(names = "--step-launcher", paramLabel = "HOW", defaultValue = "${env:CONDUCTOR_STEP_LAUNCHER:-jvm}",
-            description = "how steps start: 'jvm' (the JVM's spawn and setsid) or 'perl' (the player's launcher keeps "
-                    + "processes forked ahead that wake at the start instant themselves: closer starts on a busy "
-                    + "machine, more work at a step's end; needs /usr/bin/perl with Time::HiRes) "
-                    + "(default: $CONDUCTOR_STEP_LAUNCHER, else jvm; see docs/PERFORMANCE.md)")
+    @Option(names = "--step-launcher", paramLabel = "HOW", defaultValue = "${env:CONDUCTOR_STEP_LAUNCHER:-stepstart}",
+            description = "how steps start: 'stepstart' (a small program of the jar's, started when the phase arrives, "
+                    + "wakes at the start instant itself and becomes the step's shell; where the jar has none or it "
+                    + "cannot run, as 'jvm'), 'jvm' (the JVM's spawn and setsid at the instant) or 'perl' (the player's "
+                    + "launcher forks processes ahead that wake at the instant; needs /usr/bin/perl with Time::HiRes) "
+                    + "(default: $CONDUCTOR_STEP_LAUNCHER, else stepstart; see docs/PERFORMANCE.md)")
     StepLauncher stepLauncher;
 
     @Option(names = "--start-priority", paramLabel = "PRIORITY", defaultValue = StartPriority.DEFAULT,
@@ -109,7 +110,11 @@ public final class PlayerCommand implements Callable<Integer> {
                 : worker.coordinator().maxMessageSize().isPresent() ? worker.coordinator().maxMessageSize().getAsLong()
                 : Frames.DEFAULT_LIMIT;
         Player.Options options = Player.Options.of(address, name).withMaxMessageSize(limit).withHoldFirstStep(holdFirstStep)
-                .withRealtimeStart(startPriority == StartPriority.realtime).withStepLauncher(stepLauncher == StepLauncher.perl);
+                .withRealtimeStart(startPriority == StartPriority.realtime).withStepLaunch(switch (stepLauncher) {
+                    case stepstart -> Player.StepLaunch.STEPSTART;
+                    case perl -> Player.StepLaunch.PERL;
+                    case jvm -> Player.StepLaunch.JVM;
+                });
         try {
             if (tokenFile != null) {
                 options = options.withToken(dev.conductor.wire.Auth.readToken(tokenFile));

@@ -205,6 +205,20 @@ public final class RealtimeGate implements AutoCloseable {
         return raiseAndSay(CHRT, what);
     }
 
+    /**
+     * As {@link #raiseCurrentThread}, but the processes the thread starts keep the priority: for
+     * a thread that starts processes which leave it themselves before they run anything of a
+     * user's (see the player's {@code StepStarter}).
+     */
+    public static String raiseCurrentThreadAndItsChildren(String what) {
+        try {
+            String tid = Files.readSymbolicLink(Path.of("/proc/thread-self")).getFileName().toString();
+            return raiseAndSay(CHRT, what, tid, false);
+        } catch (IOException | UnsupportedOperationException e) {
+            return say("normal (cannot tell this thread's id from /proc/thread-self: " + e.getMessage() + ")", what);
+        }
+    }
+
     /** As {@link #raiseCurrentThread}, for another process (its main thread): {@code pid}. */
     public static String raiseProcess(long pid, String what) {
         return raiseAndSay(CHRT, what, Long.toString(pid), true);

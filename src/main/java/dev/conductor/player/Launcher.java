@@ -489,7 +489,7 @@ final class Launcher implements AutoCloseable {
      * what to run. {@link #prepare} tells it (ahead of the start), {@link #arm} gives it its
      * start instant with one write, {@link #discard} lets it exit without running anything.
      */
-    static final class Spare {
+    static final class Spare implements TimedSpare {
         private final Launcher launcher;
         private final long pid;
         private final ProcessHandle handle;
@@ -576,7 +576,8 @@ final class Launcher implements AutoCloseable {
          * clock), or at once for 0 (or an instant passed). It waits for the instant itself, so
          * this may come ahead of it. One write.
          */
-        void arm(long monotonicNanos) throws IOException {
+        @Override
+        public void arm(long monotonicNanos) throws IOException {
             go.write((Math.max(0, monotonicNanos) + "\n").getBytes(StandardCharsets.US_ASCII));
             go.close();
         }
@@ -587,7 +588,8 @@ final class Launcher implements AutoCloseable {
          *
          * @throws IOException it ended before it started (the exit code says why)
          */
-        long started() throws IOException {
+        @Override
+        public long started() throws IOException {
             StringBuilder b = new StringBuilder();
             for (int c; (c = st.read()) != '\n'; ) {
                 if (c < 0) {
@@ -604,7 +606,8 @@ final class Launcher implements AutoCloseable {
         }
 
         /** Never to be started: it reads the end of its instructions and exits without running anything. */
-        void discard() {
+        @Override
+        public void discard() {
             for (java.io.Closeable c : new java.io.Closeable[]{go, in, out, err, st}) {
                 closeQuietly(c);
             }

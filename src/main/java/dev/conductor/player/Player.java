@@ -50,31 +50,33 @@ public final class Player implements AutoCloseable {
      *                       machine it made the start spread larger, see docs/PERFORMANCE.md)
      * @param realtimeStart  v2: start each phase's first step from a thread of real-time priority
      *                       where the system allows it (see {@code StartGate}); on by default
-     * @param stepLauncher   start steps through the player's launcher (see {@link Launcher}) where
-     *                       perl is there; off by default: they start through the JVM and setsid
+     * @param stepLaunch     how steps start: through {@link StepStarter} by default (where this build
+     *                       has it and it runs; else as {@link StepLaunch#JVM}), through the player's
+     *                       launcher (see {@link Launcher}) where perl is there, or through the JVM and
+     *                       setsid
      */
     public record Options(InetSocketAddress bind, String name, long maxMessageSize, Duration readDeadline,
                           Path workDir, Optional<byte[]> token, Optional<javax.net.ssl.SSLContext> tls,
-                          boolean holdFirstStep, boolean realtimeStart, boolean stepLauncher) {
+                          boolean holdFirstStep, boolean realtimeStart, StepLaunch stepLaunch) {
         public Options(InetSocketAddress bind, String name, long maxMessageSize, Duration readDeadline, Path workDir) {
-            this(bind, name, maxMessageSize, readDeadline, workDir, Optional.empty(), Optional.empty(), false, true, false);
+            this(bind, name, maxMessageSize, readDeadline, workDir, Optional.empty(), Optional.empty(), false, true, StepLaunch.STEPSTART);
         }
 
         public Options(InetSocketAddress bind, String name, long maxMessageSize, Duration readDeadline, Path workDir,
                        Optional<byte[]> token, Optional<javax.net.ssl.SSLContext> tls) {
-            this(bind, name, maxMessageSize, readDeadline, workDir, token, tls, false, true, false);
+            this(bind, name, maxMessageSize, readDeadline, workDir, token, tls, false, true, StepLaunch.STEPSTART);
         }
 
-        public Options withStepLauncher(boolean launcher) {
-            return new Options(bind, name, maxMessageSize, readDeadline, workDir, token, tls, holdFirstStep, realtimeStart, launcher);
+        public Options withStepLaunch(StepLaunch how) {
+            return new Options(bind, name, maxMessageSize, readDeadline, workDir, token, tls, holdFirstStep, realtimeStart, how);
         }
 
         public Options withHoldFirstStep(boolean hold) {
-            return new Options(bind, name, maxMessageSize, readDeadline, workDir, token, tls, hold, realtimeStart, stepLauncher);
+            return new Options(bind, name, maxMessageSize, readDeadline, workDir, token, tls, hold, realtimeStart, stepLaunch);
         }
 
         public Options withRealtimeStart(boolean realtime) {
-            return new Options(bind, name, maxMessageSize, readDeadline, workDir, token, tls, holdFirstStep, realtime, stepLauncher);
+            return new Options(bind, name, maxMessageSize, readDeadline, workDir, token, tls, holdFirstStep, realtime, stepLaunch);
         }
 
         public static Options of(InetSocketAddress bind, String name) {
@@ -82,19 +84,22 @@ public final class Player implements AutoCloseable {
         }
 
         public Options withMaxMessageSize(long bytes) {
-            return new Options(bind, name, bytes, readDeadline, workDir, token, tls, holdFirstStep, realtimeStart, stepLauncher);
+            return new Options(bind, name, bytes, readDeadline, workDir, token, tls, holdFirstStep, realtimeStart, stepLaunch);
         }
 
         /** Only conductors that know this shared secret may run anything (v1 is then refused). */
         public Options withToken(byte[] secret) {
-            return new Options(bind, name, maxMessageSize, readDeadline, workDir, Optional.of(secret.clone()), tls, holdFirstStep, realtimeStart, stepLauncher);
+            return new Options(bind, name, maxMessageSize, readDeadline, workDir, Optional.of(secret.clone()), tls, holdFirstStep, realtimeStart, stepLaunch);
         }
 
         /** Accept v2 over TLS (the first byte tells TLS from plain frames on the same port). */
         public Options withTls(javax.net.ssl.SSLContext context) {
-            return new Options(bind, name, maxMessageSize, readDeadline, workDir, token, Optional.of(context), holdFirstStep, realtimeStart, stepLauncher);
+            return new Options(bind, name, maxMessageSize, readDeadline, workDir, token, Optional.of(context), holdFirstStep, realtimeStart, stepLaunch);
         }
     }
+
+    /** How a player starts its steps (see {@link Options#stepLaunch}). */
+    public enum StepLaunch { STEPSTART, PERL, JVM }
 
     /** The player's version, sent in v2's {@code welcome}. */
     public static final String VERSION = "0.1.0";
@@ -113,11 +118,14 @@ public final class Player implements AutoCloseable {
     private final Thread acceptor;
     private final dev.conductor.clock.PreciseClock clock = new dev.conductor.clock.PreciseClock();
     private final Set<V2Session> sessions = java.util.concurrent.ConcurrentHashMap.newKeySet();
-    /** Signals the steps' groups, and starts the steps where {@link Options#stepLauncher} says; null without perl. */
+    /** Signals the steps' groups, and starts the steps where {@link Options#stepLaunch} says; null without perl. */
     private final Launcher launcher;
+    /** Starts the steps where {@link Options#stepLaunch} says so and it works here; null: the launcher or the JVM. */
+    private final StepStarter starter;
 
-    private Player(Options options, ServerSocket server, Launcher launcher) {
+    private Player(Options options, ServerSocket server, Launcher launcher, StepStarter starter) {
         this.options = options;
+        this.starter = starter;
         this.server = server;
         this.launcher = launcher;
         this.runner = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().name("player-runner-" + options.name()).daemon().unstarted(r));
@@ -126,7 +134,7 @@ public final class Player implements AutoCloseable {
             synchronized (lock) {
                 groups.add(pgid);
             }
-        }, clock, launcher);
+        }, clock, launcher, starter);
         this.acceptor = Thread.ofPlatform().name("player-accept-" + options.name()).daemon().unstarted(this::acceptLoop);
     }
 
@@ -151,9 +159,12 @@ public final class Player implements AutoCloseable {
         // Started whichever way steps start: it also signals process groups, and kills what is
         // left of them if this JVM dies.
         Path folder = options.workDir() != null ? options.workDir() : Path.of("").toAbsolutePath();
-        Launcher launcher = Launcher.start(folder, ProcessGroups.LARGE_PIPE,
-                options.stepLauncher() ? Launcher.SPARES : 0, options.realtimeStart()).orElse(null);
-        Player p = new Player(options, server, launcher);
+        boolean perl = options.stepLaunch() == StepLaunch.PERL;
+        Launcher launcher = Launcher.start(folder, ProcessGroups.LARGE_PIPE, perl ? Launcher.SPARES : 0,
+                options.realtimeStart()).orElse(null);
+        StepStarter starter = options.stepLaunch() == StepLaunch.STEPSTART
+                ? StepStarter.find(options.realtimeStart()).orElse(null) : null;
+        Player p = new Player(options, server, launcher, starter);
         if (options.realtimeStart()) {
             VmThread.raise();
         }
@@ -314,7 +325,7 @@ public final class Player implements AutoCloseable {
             Frames.write(socket.getOutputStream(), V1.result(V1.ERROR, "Unsupported protocol version: 2"));
             return;
         }
-        V2Session session = new V2Session(socket, peer, options, clock, launcher, new V2Session.Leftovers() {
+        V2Session session = new V2Session(socket, peer, options, clock, launcher, starter, new V2Session.Leftovers() {
             @Override
             public void adopt(Set<Long> adopted) {
                 synchronized (lock) {

@@ -83,6 +83,10 @@ final class StepRunner {
     private final LongConsumer groupStarted;
     /** Starts steps where it works (see {@link Launcher}); null: through the JVM and setsid. */
     private final Launcher launcher;
+    /** Starts steps where the launcher does not (see {@link StepStarter}); null: through the JVM and setsid. */
+    private final StepStarter starter;
+    /** {@link StepStarter}'s processes started and not yet started as their step, nor discarded: {@link #close} ends them. */
+    private final java.util.Set<StepStarter.Spare> unstarted = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final dev.conductor.clock.PreciseClock clock;
     /** The foreground step running now, so that {@link #abort()} can kill it. */
     private volatile Process current;
@@ -106,10 +110,17 @@ final class StepRunner {
 
     /** @param launcher what starts steps and signals their groups; null for the JVM and setsid */
     StepRunner(Path workDir, LongConsumer groupStarted, dev.conductor.clock.PreciseClock clock, Launcher launcher) {
+        this(workDir, groupStarted, clock, launcher, null);
+    }
+
+    /** @param starter what starts steps where {@code launcher} does not; null for the JVM and setsid */
+    StepRunner(Path workDir, LongConsumer groupStarted, dev.conductor.clock.PreciseClock clock, Launcher launcher,
+               StepStarter starter) {
         this.workDir = workDir;
         this.groupStarted = groupStarted;
         this.clock = clock;
         this.launcher = launcher;
+        this.starter = starter;
     }
 
     /** Kills the foreground step running now, if any; it ends as KILLED. */
@@ -138,6 +149,12 @@ final class StepRunner {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        for (StepStarter.Spare spare : unstarted) {
+            // Made ready for a phase that never started: it runs nothing now, and is gone.
+            spare.discard();
+            ProcessGroups.killTree(spare.process(), launcher);
+        }
+        unstarted.clear();
         abort();
     }
 
@@ -313,19 +330,19 @@ final class StepRunner {
     }
 
     /**
-     * Through the launcher: a spare told what to run ahead of time, and given its instant
-     * ({@link #arm}) as soon as that is known; it wakes for it itself, noting the time it woke:
-     * the step's start time is the process's own, and no thread of this JVM has to be on time
-     * for it. Its group is registered only once it started, as any step's: a phase is made ready
-     * while the one before runs, and the end of a trial's Reset kills the groups registered by
-     * then.
+     * Through {@link StepStarter} or the launcher: a process started ahead of time that knows
+     * what to run, given its instant ({@link #arm}) as soon as that is known; it wakes for it
+     * itself, noting the time it woke: the step's start time is the process's own, and no thread
+     * of this JVM has to be on time for it. Its group is registered only once it started, as any
+     * step's: a phase is made ready while the one before runs, and the end of a trial's Reset
+     * kills the groups registered by then.
      */
     final class SpareFork implements ShellFork {
-        private final Launcher.Spare spare;
-        private final LaunchedProcess process;
+        private final TimedSpare spare;
+        private final Process process;
         private final java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean();
 
-        private SpareFork(Launcher.Spare spare, LaunchedProcess process) {
+        private SpareFork(TimedSpare spare, Process process) {
             this.spare = spare;
             this.process = process;
         }
@@ -346,7 +363,12 @@ final class StepRunner {
         Forked started() {
             long t0 = System.nanoTime();
             try {
-                long woke = spare.started();
+                long woke;
+                try {
+                    woke = spare.started();
+                } finally {
+                    unstarted.remove(spare);
+                }
                 register();
                 return new Forked(dev.conductor.clock.PreciseClock.toInstant(clock.microsOfNanoTime(woke)), woke,
                         process, null);
@@ -385,6 +407,10 @@ final class StepRunner {
         public void discard() {
             if (armed.compareAndSet(false, true)) {
                 spare.discard();
+                unstarted.remove(spare);
+                if (!(process instanceof LaunchedProcess) && launcher != null) {
+                    launcher.forget(List.of(process.pid()));
+                }
             }
         }
     }
@@ -419,8 +445,41 @@ final class StepRunner {
                 log.warn("starting '{}' through the JVM: {}", step.command(), e.getMessage());
             }
         }
+        if (starter != null) {
+            try {
+                StepStarter.Spare spare = spareOf(step, env);
+                return new SpareFork(spare, spare.process());
+            } catch (IOException e) {
+                log.warn("starting '{}' through the JVM: {}", step.command(), e.getMessage());
+            }
+        }
         ProcessBuilder pb = builder(env, step.spawn());
         return new JvmFork(pb.command(ProcessGroups.shellForStep(step.command(), step.spawn(), pb.environment())));
+    }
+
+    /**
+     * {@link StepStarter}'s process for {@code step}, started now unless this runner is closed.
+     * It leads its group already, and is told to the launcher at once: should this JVM die
+     * before the step starts, the launcher kills it (and it would run nothing: it checks that
+     * its parent is still there when it wakes).
+     */
+    private StepStarter.Spare spareOf(StepSpec step, Map<String, String> env) throws IOException {
+        var shared = forking.readLock();
+        shared.lock();
+        try {
+            if (closed) {
+                throw new IOException("the player is shutting down");
+            }
+            StepStarter.Spare spare = starter.prepare(builder(env, true), step.command(), step.spawn(),
+                    step.spawn() ? ProcessGroups.LARGE_PIPE : 0);
+            if (launcher != null && launcher.usable()) {
+                launcher.remember(spare.process().pid());
+            }
+            unstarted.add(spare);
+            return spare;
+        } finally {
+            shared.unlock();
+        }
     }
 
     static Forked forkNow(dev.conductor.clock.PreciseClock clock, Fork fork) {

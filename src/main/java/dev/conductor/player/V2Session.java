@@ -127,7 +127,7 @@ final class V2Session {
     private final Launcher launcher;
 
     V2Session(Socket socket, String peer, Player.Options options, PreciseClock clock, Launcher launcher,
-              Leftovers leftovers) throws IOException {
+              StepStarter starter, Leftovers leftovers) throws IOException {
         this.launcher = launcher;
         this.leftovers = leftovers;
         this.socket = socket;
@@ -135,7 +135,7 @@ final class V2Session {
         this.options = options;
         this.clock = clock;
         this.out = socket.getOutputStream();
-        this.steps = new StepRunner(options.workDir(), groups::add, clock, launcher);
+        this.steps = new StepRunner(options.workDir(), groups::add, clock, launcher, starter);
         this.runner = Executors.newSingleThreadExecutor(r -> Thread.ofPlatform().daemon()
                 .name("v2-runner-" + peer).unstarted(r));
         this.gate = new dev.conductor.clock.RealtimeGate(clock, options.realtimeStart(), "start-" + peer);
@@ -412,15 +412,17 @@ final class V2Session {
                 // take the CPU from the running phase, and a Reset's end would kill it.
                 Map<String, String> env = Player.environment(order, options.name());
                 StepRunner.Prepared held = running.get() > 0 ? null : prepareFirst(id, order, env);
+                ObjectNode ok = Json.object();
+                ok.put("id", id);
+                send(V2.PHASE_OK, ok);
+                // After phase_ok: a step's process started ahead (StepStarter) is started here, and
+                // the conductor need not wait for that; its 'run' is read after this in any case.
                 boolean command = !order.steps().isEmpty() && order.steps().getFirst().isCommand();
                 StepRunner.ShellFork fork = command && held == null ? steps.forkOf(order.steps().getFirst(), env) : null;
                 Order replaced = phases.put(id, new Order(order, env, fork, held));
                 if (replaced != null) {
                     replaced.discard();
                 }
-                ObjectNode ok = Json.object();
-                ok.put("id", id);
-                send(V2.PHASE_OK, ok);
             }
             case V2.RUN -> {
                 int id = m.data().path("id").asInt(-1);

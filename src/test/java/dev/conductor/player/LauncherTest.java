@@ -51,7 +51,8 @@ class LauncherTest {
         return env;
     }
 
-    private static CompletableFuture<String> readAll(InputStream in) {
+    /** All of {@code in}, read on another thread (also for StepStarterTest). */
+    static CompletableFuture<String> readAll(InputStream in) {
         return CompletableFuture.supplyAsync(() -> {
             try (in) {
                 return new String(in.readAllBytes(), StandardCharsets.UTF_8);
