@@ -312,7 +312,7 @@ public final class Conductor {
         if (interrupted.get() && phase != Phase.RESET) {
             running.forEach(r -> r.link.abort("interrupted by the user"));
         }
-        sendAhead(pool, running, trial, phase, startAt);
+        sendAhead(pool, gate, running, trial, phase, startAt);
 
         // 3. Collect every worker's results and events, each against its own deadline; barriers
         // meet at the desk, which knows from the plan who has to come.
@@ -374,10 +374,17 @@ public final class Conductor {
      * Sends the phase after this one to every running player that takes phases ahead, once this
      * one's instant has passed: while this phase runs, each player reads and confirms the next,
      * which then needs only its {@code run} (the round trip of sending a phase to every player
-     * was most of a phase's overhead). What is sent ahead and not run is forgotten
-     * ({@link WorkerRun#prepare}).
+     * was most of a phase's overhead), and makes its first step's process ready. What is sent
+     * ahead and not run is forgotten ({@link WorkerRun#prepare}).
+     *
+     * <p>Sent from the release gate's thread, back to back: from threads at normal priority, on a
+     * machine whose CPUs the players' steps kept busy, the phases went out 40 ms after the
+     * instant (median, 32 players on 2 CPUs) instead of 2, when this phase was ending, and each
+     * player then made its next step ready just as it should have sent this phase's results
+     * (docs/PERFORMANCE.md). Where the gate cannot, from {@code pool}.
      */
-    private void sendAhead(ExecutorService pool, List<WorkerRun> running, int trial, Phase phase, long startAt) {
+    private void sendAhead(ExecutorService pool, RealtimeGate gate, List<WorkerRun> running, int trial, Phase phase,
+                           long startAt) {
         int at = options.phases().indexOf(phase);
         int nextTrial = at + 1 < options.phases().size() ? trial : trial + 1;
         if (interrupted.get() || at < 0 || nextTrial > options.trials()) {
@@ -387,25 +394,46 @@ public final class Conductor {
         int id = phaseIds.incrementAndGet();
         Reserved ahead = new Reserved(nextTrial, next, id);
         reserved = ahead;
+        List<V2Link> links = new ArrayList<>();
+        List<PhaseOrder> orders = new ArrayList<>();
         for (WorkerRun r : running) {
             if (r.link instanceof V2Link v2 && v2.takesPhasesAhead()) {
-                PhaseOrder order = order(nextTrial, next, r.worker);
+                orders.add(order(nextTrial, next, r.worker));
+                links.add(v2);
                 r.ahead = new Ahead(ahead, v2);
+            }
+        }
+        if (links.isEmpty()) {
+            return;
+        }
+        // Not before the instant: reading it then would take a CPU from the start.
+        long sendAt = startAt + AHEAD_AFTER_START_MICROS;
+        Runnable send = () -> {
+            for (int i = 0; i < links.size(); i++) {
+                V2Link v2 = links.get(i);
+                try {
+                    v2.sendAhead(id, orders.get(i));
+                } catch (LinkException e) {
+                    continue; // The link is broken: the phase's own sending says so.
+                }
                 pool.submit(() -> {
-                    // Not before the instant: reading it then would take a CPU from the start.
-                    long wait = startAt + AHEAD_AFTER_START_MICROS - clock.micros();
                     try {
-                        if (wait > 0) {
-                            Thread.sleep(Duration.ofNanos(wait * 1000));
-                        }
-                        v2.sendAhead(id, order);
                         v2.probeAhead(PROBE_AHEAD_MICROS);
-                    } catch (LinkException | InterruptedException e) {
-                        // The link is broken or the run is ending: the phase's own sending says so.
+                    } catch (InterruptedException e) {
+                        // The run is ending.
                     }
                 });
             }
-        }
+        };
+        var sent = gate.submit(sendAt, t -> {
+            send.run();
+            return Boolean.TRUE;
+        });
+        pool.submit(() -> {
+            if (sent.await(RELEASE_DEADLINE).isEmpty() && !interrupted.get()) {
+                send.run(); // The gate could not get to it.
+            }
+        });
     }
 
     private static final long AHEAD_AFTER_START_MICROS = 2_000;
