@@ -696,17 +696,7 @@ final class StepRunner {
         Started s = new Started(process, new OutputTail(TAIL_BYTES), new OutputTail(TAIL_BYTES));
         s.outReader = pump(process.getInputStream(), s.stdout, 1, listener, "stdout-" + process.pid());
         s.errReader = pump(process.getErrorStream(), s.stderr, 2, listener, "stderr-" + process.pid());
-        Thread out = s.outReader;
-        Thread err = s.errReader;
-        Thread.ofVirtual().start(() -> {
-            try {
-                out.join();
-                err.join();
-                listener.outputEnded();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
+        java.util.concurrent.CompletableFuture.allOf(s.outReader, s.errReader).whenComplete((v, e) -> listener.outputEnded());
         return s;
     }
 
@@ -714,8 +704,19 @@ final class StepRunner {
      * Platform threads, not virtual ones: a pipe read blocks in the kernel and would pin a
      * carrier thread for as long as some background child keeps the pipe open.
      */
-    private static Thread pump(InputStream in, OutputTail into, int stream, Listener listener, String name) {
-        return Thread.ofPlatform().daemon().name("step-" + name).start(() -> {
+    /**
+     * The threads that read steps' output, kept for the next steps (a minute idle, then they
+     * end): a thread made and ended for each stream of each step cost the player two thread
+     * starts and exits per step, and when many players' steps end at once (they started at once)
+     * that work came at the moment the phase's results were due (docs/PERFORMANCE.md).
+     */
+    private static final java.util.concurrent.ExecutorService PUMPS = java.util.concurrent.Executors.newCachedThreadPool(
+            r -> Thread.ofPlatform().daemon().name("step-output").unstarted(r));
+
+    private static java.util.concurrent.CompletableFuture<Void> pump(InputStream in, OutputTail into, int stream,
+                                                                     Listener listener, String name) {
+        return java.util.concurrent.CompletableFuture.runAsync(() -> {
+            Thread.currentThread().setName("step-" + name);
             byte[] buf = new byte[HEADROOM + FIRST_CHUNK];
             try (in) {
                 int n;
@@ -735,7 +736,7 @@ final class StepRunner {
             } catch (IOException e) {
                 // The pipe was closed under us: the output so far is what there is.
             }
-        });
+        }, PUMPS);
     }
 
     private static void awaitQuietly(Process p, Duration limit) {
@@ -750,8 +751,8 @@ final class StepRunner {
         final Process process;
         final OutputTail stdout;
         final OutputTail stderr;
-        Thread outReader;
-        Thread errReader;
+        java.util.concurrent.CompletableFuture<Void> outReader;
+        java.util.concurrent.CompletableFuture<Void> errReader;
 
         Started(Process process, OutputTail stdout, OutputTail stderr) {
             this.process = process;
@@ -760,18 +761,12 @@ final class StepRunner {
         }
 
         void drain(Duration grace) {
-            long deadline = System.nanoTime() + grace.toNanos();
-            for (Thread t : new Thread[]{outReader, errReader}) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    return;
-                }
-                try {
-                    t.join(Duration.ofNanos(left));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
+            try {
+                java.util.concurrent.CompletableFuture.allOf(outReader, errReader).get(grace.toNanos(), TimeUnit.NANOSECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                // Past the grace (a background child holds the pipe) or failed: the output so far is what there is.
             }
         }
     }
