@@ -52,7 +52,14 @@ record BenchCase(int players, PlayerFleet.Mode mode, List<String> javaOpts, int 
         return players + " player(s), v" + protocol + ", " + mode.label()
                 + (javaOpts.isEmpty() ? "" : " " + String.join(" ", javaOpts))
                 + (protocol == 2 ? ", start priority " + (dev.conductor.cli.StartPriority.realtimeFromEnvironment()
-                ? "realtime" : "normal") + " ($CONDUCTOR_START_PRIORITY)" : "");
+                ? "realtime" : "normal") + " ($CONDUCTOR_START_PRIORITY)" : "")
+                + ", steps started through " + stepLauncher() + " ($CONDUCTOR_STEP_LAUNCHER)";
+    }
+
+    /** How the players start steps: what {@code bin/player --step-launcher} takes from the environment by default. */
+    static String stepLauncher() {
+        String how = System.getenv("CONDUCTOR_STEP_LAUNCHER");
+        return how == null || how.isBlank() ? "stepstart" : how;
     }
 
     /**
