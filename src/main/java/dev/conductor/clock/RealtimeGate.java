@@ -166,7 +166,7 @@ public final class RealtimeGate implements AutoCloseable {
     }
 
     private void serve(boolean wanted, List<String> chrt) {
-        String said = wanted ? raiseAndSay(chrt, name + " gate") : "normal (not asked for)";
+        String said = wanted ? raiseAndSay(chrt, name + " gate", true) : "normal (not asked for)";
         boolean realtime = said.startsWith("realtime");
         priority.complete(said);
         long spin = realtime ? SPIN_MICROS : NORMAL_SPIN_MICROS;
@@ -202,7 +202,7 @@ public final class RealtimeGate implements AutoCloseable {
      * @return {@code realtime (SCHED_FIFO 1)} or {@code normal (why)}
      */
     public static String raiseCurrentThread(String what) {
-        return raiseAndSay(CHRT, what);
+        return raiseAndSay(CHRT, what, true);
     }
 
     /**
@@ -211,12 +211,7 @@ public final class RealtimeGate implements AutoCloseable {
      * user's (see the player's {@code StepStarter}).
      */
     public static String raiseCurrentThreadAndItsChildren(String what) {
-        try {
-            String tid = Files.readSymbolicLink(Path.of("/proc/thread-self")).getFileName().toString();
-            return raiseAndSay(CHRT, what, tid, false);
-        } catch (IOException | UnsupportedOperationException e) {
-            return say("normal (cannot tell this thread's id from /proc/thread-self: " + e.getMessage() + ")", what);
-        }
+        return raiseAndSay(CHRT, what, false);
     }
 
     /** As {@link #raiseCurrentThread}, for another process (its main thread): {@code pid}. */
@@ -232,10 +227,11 @@ public final class RealtimeGate implements AutoCloseable {
         return raiseAndSay(CHRT, what, Long.toString(pid), false);
     }
 
-    private static String raiseAndSay(List<String> chrt, String what) {
+    /** Raises the calling thread; what it starts keeps the priority unless {@code resetOnFork}. */
+    private static String raiseAndSay(List<String> chrt, String what, boolean resetOnFork) {
         try {
             String tid = Files.readSymbolicLink(Path.of("/proc/thread-self")).getFileName().toString();
-            return raiseAndSay(chrt, what, tid, true);
+            return raiseAndSay(chrt, what, tid, resetOnFork);
         } catch (IOException | UnsupportedOperationException e) {
             return say("normal (cannot tell this thread's id from /proc/thread-self: " + e.getMessage() + ")", what);
         }

@@ -85,6 +85,9 @@ final class StepRunner {
     private final Launcher launcher;
     /** Starts steps where the launcher does not (see {@link StepStarter}); null: through the JVM and setsid. */
     private final StepStarter starter;
+    /** A launcher's spare gives nothing back when it settles: the launcher forked it, and forgets it itself. */
+    private static final java.util.function.Consumer<Boolean> LAUNCHERS_OWN = started -> {
+    };
     /** {@link StepStarter}'s processes started and not yet started as their step, nor discarded: {@link #close} ends them. */
     private final java.util.Set<StepStarter.Spare> unstarted = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final dev.conductor.clock.PreciseClock clock;
@@ -340,11 +343,15 @@ final class StepRunner {
     final class SpareFork implements ShellFork {
         private final TimedSpare spare;
         private final Process process;
+        /** Run once the spare has either started or been discarded: what was taken for it is given back. */
+        private final java.util.function.Consumer<Boolean> settled;
         private final java.util.concurrent.atomic.AtomicBoolean armed = new java.util.concurrent.atomic.AtomicBoolean();
 
-        private SpareFork(TimedSpare spare, Process process) {
+        /** @param settled told {@code true} once the spare started its step, {@code false} once discarded */
+        private SpareFork(TimedSpare spare, Process process, java.util.function.Consumer<Boolean> settled) {
             this.spare = spare;
             this.process = process;
+            this.settled = settled;
         }
 
         /** Gives the spare its start: {@code atMicros} on this player's clock, 0 for at once. */
@@ -367,7 +374,7 @@ final class StepRunner {
                 try {
                     woke = spare.started();
                 } finally {
-                    unstarted.remove(spare);
+                    settled.accept(true);
                 }
                 register();
                 return new Forked(dev.conductor.clock.PreciseClock.toInstant(clock.microsOfNanoTime(woke)), woke,
@@ -407,10 +414,7 @@ final class StepRunner {
         public void discard() {
             if (armed.compareAndSet(false, true)) {
                 spare.discard();
-                unstarted.remove(spare);
-                if (!(process instanceof LaunchedProcess) && launcher != null) {
-                    launcher.forget(List.of(process.pid()));
-                }
+                settled.accept(false);
             }
         }
     }
@@ -437,7 +441,7 @@ final class StepRunner {
                 Map<String, String> all = new java.util.HashMap<>(System.getenv());
                 all.putAll(env);
                 LaunchedProcess process = spare.prepare(workDir.toAbsolutePath(), step.spawn(), step.command(), all);
-                return new SpareFork(spare, process);
+                return new SpareFork(spare, process, LAUNCHERS_OWN);
             } catch (IOException e) {
                 if (spare != null) {
                     spare.discard();
@@ -448,7 +452,12 @@ final class StepRunner {
         if (starter != null) {
             try {
                 StepStarter.Spare spare = spareOf(step, env);
-                return new SpareFork(spare, spare.process());
+                return new SpareFork(spare, spare.process(), started -> {
+                    unstarted.remove(spare);
+                    if (!started && launcher != null) {
+                        launcher.forget(List.of(spare.process().pid()));
+                    }
+                });
             } catch (IOException e) {
                 log.warn("starting '{}' through the JVM: {}", step.command(), e.getMessage());
             }
@@ -701,14 +710,12 @@ final class StepRunner {
     }
 
     /**
-     * Platform threads, not virtual ones: a pipe read blocks in the kernel and would pin a
-     * carrier thread for as long as some background child keeps the pipe open.
-     */
-    /**
      * The threads that read steps' output, kept for the next steps (a minute idle, then they
      * end): a thread made and ended for each stream of each step cost the player two thread
      * starts and exits per step, and when many players' steps end at once (they started at once)
-     * that work came at the moment the phase's results were due (docs/PERFORMANCE.md).
+     * that work came at the moment the phase's results were due (docs/PERFORMANCE.md). Platform
+     * threads, not virtual ones: a pipe read blocks in the kernel and would pin a carrier thread
+     * for as long as some background child keeps the pipe open.
      */
     private static final java.util.concurrent.ExecutorService PUMPS = java.util.concurrent.Executors.newCachedThreadPool(
             r -> Thread.ofPlatform().daemon().name("step-output").unstarted(r));

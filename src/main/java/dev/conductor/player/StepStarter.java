@@ -50,6 +50,8 @@ final class StepStarter {
     private static final String SAID = "stepstart ";
     private static final int MAX_SAID = 64;
     private static final long PROBE_SECONDS = 5;
+    /** How long a start through {@link Spawner} may take. */
+    private static final long SPAWN_SECONDS = 10;
     private static final Path SHELL = Path.of("/bin/sh");
 
     private final Path program;
@@ -189,8 +191,6 @@ final class StepStarter {
             throw new java.io.InterruptedIOException("interrupted while starting stepstart");
         }
     }
-
-    private static final long SPAWN_SECONDS = 10;
 
     /**
      * The thread that starts {@code stepstart} where steps wait at real-time priority: at that

@@ -425,8 +425,9 @@ final class V2Session {
                 ObjectNode ok = Json.object();
                 ok.put("id", id);
                 send(V2.PHASE_OK, ok);
-                // After phase_ok: a step's process started ahead (StepStarter) is started here, and
-                // the conductor need not wait for that; its 'run' is read after this in any case.
+                // After phase_ok: the conductor need not wait for the first step's process (see
+                // StepStarter) to be started; a 'run' that comes before it is ready waits for it
+                // (awaitHandler). The other order was measured and not kept (docs/PERFORMANCE.md).
                 boolean command = !order.steps().isEmpty() && order.steps().getFirst().isCommand();
                 StepRunner.ShellFork fork = command && held == null ? steps.forkOf(order.steps().getFirst(), env) : null;
                 Order replaced = phases.put(id, new Order(order, env, fork, held));
