@@ -2,6 +2,7 @@ package dev.conductor.conduct;
 
 import dev.conductor.clock.PreciseClock;
 import dev.conductor.clock.RealtimeGate;
+import dev.conductor.clock.YoungCollector;
 import dev.conductor.events.Event;
 import dev.conductor.events.EventSink;
 import dev.conductor.plan.OnFailure;
@@ -25,6 +26,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 
 /**
  * Drives every worker of a plan through its trials and phases, concurrently, and tells an
@@ -275,12 +277,14 @@ public final class Conductor {
         long maxRtt = armed.stream().mapToLong(r -> Math.max(0, r.link.rttMicros())).max().orElse(0);
         // Far enough ahead that every run message is on its way before the instant comes.
         long baseLead = 2_000 + 2 * maxRtt + 60L * armed.size();
-        long sendFrom = clock.micros();
-        long startAt = sendFrom + baseLead + startLead.extraMicros();
+        long lead = baseLead + startLead.extraMicros();
         // Back to back from the gate's thread: at real-time priority, the players it wakes one by
-        // one do not take the CPU from it before the last order is out.
+        // one do not take the CPU from it before the last order is out. The instant is taken there
+        // too, when the first order goes: this thread, at normal priority, can be kept from a CPU
+        // between taking it and handing the orders over.
         LinkException[] failures = new LinkException[armed.size()];
-        Runnable release = () -> {
+        Function<Instant, Long> release = at -> {
+            long startAt = clock.micros() + lead;
             for (int i = 0; i < armed.size(); i++) {
                 try (WorkerLink.Starter s = starters.get(i)) {
                     s.go(startAt);
@@ -288,13 +292,10 @@ public final class Conductor {
                     failures[i] = e;
                 }
             }
+            return startAt;
         };
-        if (gate.at(0, at -> {
-            release.run();
-            return Boolean.TRUE;
-        }, RELEASE_DEADLINE).isEmpty()) {
-            release.run();
-        }
+        long startAt = gate.at(0, release, RELEASE_DEADLINE).orElseGet(() -> release.apply(Instant.now()));
+        long sendFrom = startAt - lead;
         List<WorkerRun> running = new ArrayList<>();
         for (int i = 0; i < armed.size(); i++) {
             if (failures[i] == null) {
@@ -313,6 +314,9 @@ public final class Conductor {
             running.forEach(r -> r.link.abort("interrupted by the user"));
         }
         sendAhead(pool, gate, running, trial, phase, startAt);
+        // While the players run their steps (after the phase sent ahead is out): a collection
+        // when the next release comes would stop its orders half sent.
+        YoungCollector.forThisJvm().ifPresent(young -> gate.submit(startAt + AHEAD_AFTER_START_MICROS, t -> young.collectIfLow()));
 
         // 3. Collect every worker's results and events, each against its own deadline; barriers
         // meet at the desk, which knows from the plan who has to come.
