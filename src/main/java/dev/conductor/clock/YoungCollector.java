@@ -71,7 +71,8 @@ public final class YoungCollector {
         return THIS_JVM;
     }
 
-    private static Optional<YoungCollector> find() {
+    /** A new one for this JVM's collector, which has learnt nothing yet (tests). */
+    static Optional<YoungCollector> find() {
         for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
             if (pool.getType() == MemoryType.HEAP && pool.isValid() && pool.getName().endsWith("Eden Space")) {
                 List<GarbageCollectorMXBean> collecting = ManagementFactory.getGarbageCollectorMXBeans().stream()
@@ -87,8 +88,10 @@ public final class YoungCollector {
 
     /**
      * Collects the young generation now if less than the reserve is left of it (and at most
-     * {@value #MAX_FILL_BYTES} bytes); returns whether it did. Learns, from the young generation's growth since the last call, how much the
-     * reserve must be. Not thread-safe: one caller, at one moment of a cycle (a phase).
+     * {@value #MAX_FILL_BYTES} bytes); returns whether it did. Learns, from the young
+     * generation's growth since the last call, how much the reserve must be: meant to be called
+     * at one moment of a cycle (a phase). Calls from several threads (conductors sharing a JVM)
+     * take turns.
      */
     public synchronized boolean collectIfLow() {
         long count = collections();
@@ -98,11 +101,13 @@ public final class YoungCollector {
             growths[next] = used - lastUsed;
             next = (next + 1) % WINDOW;
         }
-        boolean collect = room(usage) < reserve() && room(usage) <= MAX_FILL_BYTES;
+        long room = room(usage);
+        long reserve = reserve();
+        boolean collect = room < reserve && room <= MAX_FILL_BYTES;
         if (collect) {
             log.debug("collecting the young generation: {} KiB left of {} KiB, {} KiB kept in reserve",
-                    room(usage) / 1024, usage.getCommitted() / 1024, reserve() / 1024);
-            fill(room(usage), count);
+                    room / 1024, usage.getCommitted() / 1024, reserve / 1024);
+            fill(room, count);
             count = collections();
             used = eden.getUsage().getUsed();
             collected++;

@@ -295,7 +295,6 @@ public final class Conductor {
             return startAt;
         };
         long startAt = gate.at(0, release, RELEASE_DEADLINE).orElseGet(() -> release.apply(Instant.now()));
-        long sendFrom = startAt - lead;
         List<WorkerRun> running = new ArrayList<>();
         for (int i = 0; i < armed.size(); i++) {
             if (failures[i] == null) {
@@ -355,7 +354,7 @@ public final class Conductor {
             }
         }
         desk.close();
-        adaptLead(running, startAt - sendFrom, baseLead);
+        adaptLead(running, lead, baseLead);
         events.accept(new Event.PhaseFinished(Instant.now(), trial, phase));
         return new PhaseOutcome(failed, lost);
     }

@@ -590,16 +590,13 @@ final class Launcher implements AutoCloseable {
          */
         @Override
         public long started() throws IOException {
-            StringBuilder b = new StringBuilder();
-            for (int c; (c = st.read()) != '\n'; ) {
-                if (c < 0) {
-                    throw new IOException("the step's process ended before it started");
-                }
-                b.append((char) c);
+            String b = TimedSpare.saidLine(st, Integer.MAX_VALUE, "");
+            if (b == null) {
+                throw new IOException("the step's process ended before it started");
             }
             st.close();
             try {
-                return Long.parseLong(b.toString());
+                return Long.parseLong(b);
             } catch (NumberFormatException e) {
                 throw new IOException("the step's process said it started at '" + b + "'");
             }

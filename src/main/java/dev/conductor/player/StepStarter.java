@@ -253,16 +253,11 @@ final class StepStarter {
 
         @Override
         public long started() throws IOException {
-            InputStream out = process.getInputStream();
-            StringBuilder b = new StringBuilder();
-            for (int c; (c = out.read()) != '\n'; ) {
-                if (c < 0 || b.length() >= MAX_SAID) {
-                    throw new IOException(c < 0 ? "the step's process ended before it started" + why()
-                            : "the step's process did not say when it started");
-                }
-                b.append((char) c);
+            String b = TimedSpare.saidLine(process.getInputStream(), MAX_SAID, "the step's process did not say when it started");
+            if (b == null) {
+                throw new IOException("the step's process ended before it started" + why());
             }
-            if (!b.toString().startsWith(SAID)) {
+            if (!b.startsWith(SAID)) {
                 throw new IOException("the step's process said '" + b + "' where it should say when it started");
             }
             try {

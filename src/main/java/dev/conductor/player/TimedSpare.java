@@ -24,4 +24,24 @@ interface TimedSpare {
 
     /** Never to be started: it exits without running anything. */
     void discard();
+
+    /**
+     * The line a spare says when it woke, read byte by byte (nothing after it is read, which is
+     * the step's output): without its newline; null when {@code in} ended first.
+     *
+     * @throws IOException {@code tooLong} when the line is {@code max} characters without ending
+     */
+    static String saidLine(java.io.InputStream in, int max, String tooLong) throws IOException {
+        StringBuilder b = new StringBuilder();
+        for (int c; (c = in.read()) != '\n'; ) {
+            if (c < 0) {
+                return null;
+            }
+            if (b.length() >= max) {
+                throw new IOException(tooLong);
+            }
+            b.append((char) c);
+        }
+        return b.toString();
+    }
 }
